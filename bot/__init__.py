@@ -1,0 +1,1 @@
+"""backbone-bot: use cases, the Telegram adapter, scheduling, the CLI and the wiring."""

@@ -1,0 +1,96 @@
+"""Composition root: builds the real application from settings and runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from telegram import Update
+from telegram.error import InvalidToken
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.services.catalog import FlowCatalog
+from bot.services.conversation import Conversation
+from bot.settings import Settings, SettingsError
+from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
+from bot.telegram.polling import poll
+from storage.migrate import upgrade
+from storage.repo import Database
+
+log = logging.getLogger(__name__)
+
+
+def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
+    """Wire database, flows, use cases and the Telegram adapter together."""
+    root = settings.telegram_api_url
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .updater(None)
+        .build()
+    )
+    db = Database(settings.database_url)
+    conversation = Conversation(
+        db,
+        FlowCatalog(settings.flows_dir),
+        default_locale=settings.default_locale,
+        timezone=settings.timezone,
+        text_merge_seconds=settings.text_merge_seconds,
+        media=TelegramMediaStore(app, settings.media_dir),
+    )
+    adapter = TelegramAdapter(app, conversation)
+    app.add_handler(TypeHandler(Update, adapter.on_update))
+    app.add_error_handler(_log_error)
+    return app, adapter, db
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # One person's failing update must not affect anyone else: log it and move on.
+    log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGINT/SIGTERM."""
+    app, adapter, db = build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise SettingsError("BACKBONE_TELEGRAM_TOKEN was rejected by Telegram") from None
+        await app.start()
+        await adapter.publish_commands()
+        await adapter.restore_timers()
+        log.info("backbone-bot @%s is running", app.bot.username)
+        polling = asyncio.create_task(poll(app, stop))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (polling, stopper):
+            task.cancel()
+        for task in done:
+            if task is polling and task.exception():
+                raise task.exception()
+    finally:
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await db.dispose()
+
+
+def run(settings: Settings) -> None:
+    """Migrate the database, then serve (blocking)."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and those contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    asyncio.run(serve(settings))

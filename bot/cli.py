@@ -1,0 +1,170 @@
+"""The `backbone` command line (typer)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="backbone-bot: interviews, live polls and check-up campaigns on Telegram.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+flows_app = typer.Typer(
+    help="Check flow files and manage their translations.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(flows_app, name="flows")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"backbone: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(require_token: bool = False) -> Settings:
+    try:
+        return load_settings(require_token=require_token)
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}")
+        raise  # unreachable; keeps type checkers happy
+
+
+@app.command()
+def run() -> None:
+    """Start the bot (long polling); migrates the database first."""
+    settings = _settings(require_token=True)
+    from bot.app import run as run_bot
+
+    try:
+        run_bot(settings)
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}")
+    except KeyboardInterrupt:
+        pass
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Upgrade the database schema (the bot also does this on start)."""
+    settings = _settings()
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@flows_app.command("check")
+def flows_check(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Flow files or directories.")] = None,
+) -> None:
+    """Validate flow files; prints every problem and exits 1 if there is any."""
+    from flows.loader import check_paths
+
+    targets = paths or [_settings().flows_dir]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        _fail(f"no such file or directory: {', '.join(missing)}", code=1)
+    problems = check_paths(targets)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
+    typer.echo("all flows are valid")
+
+
+def _find_flow(name: str, settings: Settings):
+    from flows.loader import FlowError, load_flow
+
+    path = Path(name)
+    if not path.exists():
+        candidates = [settings.flows_dir / f"{name}.yaml", settings.flows_dir / f"{name}.yml"]
+        path = next((c for c in candidates if c.exists()), path)
+    if not path.exists():
+        _fail(f"no flow file or flow id {name!r} (looked in {settings.flows_dir})", code=1)
+    try:
+        return load_flow(path)
+    except FlowError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("try")
+def try_flow(
+    flow: Annotated[str, typer.Argument(help="A flow file, or the id of a flow in FLOWS_DIR.")],
+    locale: Annotated[str | None, typer.Option(help="Language to preview in.")] = None,
+    first_name: Annotated[str, typer.Option(help="Name used for {first_name}.")] = "Alex",
+) -> None:
+    """Run a flow in the terminal: no Telegram, no database. Type a number to press a button."""
+    from bot.i18n import translator
+    from bot.preview import run_preview
+    from bot.services.hints import hint
+
+    settings = _settings()
+    loaded = _find_flow(flow, settings)
+    lang = locale or loaded.language
+    t = translator(lang, settings.timezone)
+    run_preview(
+        loaded,
+        lang,
+        hint=lambda rejected, _locale: hint(rejected, t),
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        first_name=first_name,
+    )
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
+class Layout(StrEnum):
+    long = "long"
+    wide = "wide"
+
+
+@app.command()
+def export(
+    flow: Annotated[str, typer.Option("--flow", help="Flow id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.csv,
+    layout: Annotated[Layout, typer.Option("--layout")] = Layout.wide,
+) -> None:
+    """Export a flow's answers (pseudonyms only) with a codebook."""
+    import asyncio
+
+    from storage.export import export_flow
+
+    from storage.repo import Database
+
+    settings = _settings()
+
+    async def _go() -> list[Path]:
+        db = Database(settings.database_url)
+        try:
+            return await export_flow(db, flow, format.value, layout.value, output)
+        finally:
+            await db.dispose()
+
+    try:
+        written = asyncio.run(_go())
+    except LookupError as exc:
+        _fail(str(exc.args[0] if exc.args else exc), code=1)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Console entry point."""
+    app()

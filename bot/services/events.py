@@ -1,0 +1,45 @@
+"""What a person did, as the use cases see it (the adapter translates Telegram updates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.engine import OtherInput, PhotoInput, VoiceInput
+
+
+@dataclass(frozen=True)
+class Command:
+    """A /command with its argument text."""
+
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A plain text message."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Media:
+    """A voice note, photo or another kind of message (sticker, document, ...)."""
+
+    input: VoiceInput | PhotoInput | OtherInput
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A tap on an inline button of the bot's message `message_id`."""
+
+    data: str | None
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class Edited:
+    """The person edited one of their earlier messages."""
+
+
+Event = Command | Text | Media | Tap | Edited

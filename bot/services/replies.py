@@ -1,0 +1,68 @@
+"""What a use case asks the adapter to do: plain objects, no Telegram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# A button is (label, callback data).
+Keyboard = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who sent an update, as Telegram tells it (never leaves the adapter/service boundary)."""
+
+    telegram_user_id: int
+    chat_id: int
+    first_name: str = ""
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class SendText:
+    """Send a message; with `prompt_run_id`, remember its id as that run's current question."""
+
+    chat_id: int
+    text: str
+    buttons: Keyboard | None = None
+    prompt_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EditText:
+    """Replace the text and buttons of a message the bot sent earlier."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: Keyboard | None = None
+
+
+@dataclass(frozen=True)
+class ClearButtons:
+    """Remove the buttons of an answered question so old taps cannot happen."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Call back `Conversation.settle_text(run_id)` at `at` (end of the merge window)."""
+
+    run_id: int
+    at: datetime
+
+
+Reply = SendText | EditText | ClearButtons | Schedule
+
+
+@dataclass
+class Outcome:
+    """The result of handling one update: replies in order, and a button-tap acknowledgement."""
+
+    replies: list[Reply] = field(default_factory=list)
+    callback_text: str | None = None
+    callback_alert: bool = False

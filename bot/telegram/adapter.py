@@ -1,0 +1,249 @@
+"""The Telegram adapter: the only code that imports `telegram`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes
+
+from bot.i18n import Translator, available_locales, translator
+from bot.services.conversation import Conversation
+from bot.services.events import Command, Edited, Event, Media, Tap, Text
+from bot.services.replies import (
+    ClearButtons,
+    EditText,
+    Keyboard,
+    Outcome,
+    Person,
+    Schedule,
+    SendText,
+)
+from flows.engine import OtherInput, PhotoInput, VoiceInput
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+SEND_ATTEMPTS = 4
+
+
+def to_event(update: Update) -> tuple[Person, Event] | None:
+    """Translate a private-chat update into a person and what they did; None to ignore."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    if chat.type != "private":
+        return None  # groups are handled by the polls feature, not by interviews
+    person = Person(
+        telegram_user_id=user.id,
+        chat_id=chat.id,
+        first_name=user.first_name or "",
+        username=user.username,
+        language_code=user.language_code,
+    )
+    if update.callback_query is not None:
+        query = update.callback_query
+        message_id = query.message.message_id if query.message else None
+        return person, Tap(query.data, message_id)
+    if update.edited_message is not None:
+        return person, Edited()
+    message = update.message
+    if message is None:
+        return None
+    return person, message_event(message)
+
+
+def message_event(message: Message) -> Event:
+    """The event a message stands for: a command, text, voice note, photo or something else."""
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/"):
+            head, _, args = text.partition(" ")
+            name = head[1:].split("@", 1)[0].lower()
+            return Command(name, args)
+        return Text(text)
+    if message.voice is not None:
+        v = message.voice
+        return Media(VoiceInput(v.file_id, v.file_unique_id, v.duration or 0, v.mime_type or ""))
+    if message.photo:
+        p = max(message.photo, key=lambda size: size.width * size.height)
+        return Media(PhotoInput(p.file_id, p.file_unique_id, p.width, p.height))
+    for kind in (
+        "sticker",
+        "animation",
+        "audio",
+        "document",
+        "video",
+        "video_note",
+        "location",
+        "contact",
+        "poll",
+        "dice",
+    ):
+        if getattr(message, kind, None):
+            return Media(OtherInput(kind))
+    return Media(OtherInput("other"))
+
+
+def keyboard(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """Inline keyboard markup from (label, data) rows."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+class TelegramMediaStore:
+    """Downloads files people send into MEDIA_DIR through the Bot API."""
+
+    def __init__(self, app: Application, media_dir: Path) -> None:
+        self.app = app
+        self.media_dir = media_dir
+
+    async def download(self, file_id: str, relative_path: str) -> bool:
+        """Fetch a file by id into MEDIA_DIR/relative_path."""
+        target = self.media_dir / relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        file = await self.app.bot.get_file(file_id)
+        await file.download_to_drive(target)
+        return True
+
+
+class TelegramAdapter:
+    """Feeds updates to the use cases and carries out their replies."""
+
+    def __init__(self, app: Application, conversation: Conversation) -> None:
+        self.app = app
+        self.conversation = conversation
+
+    async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update end to end (registered as the application's only handler)."""
+        translated = to_event(update)
+        if translated is None:
+            return
+        person, event = translated
+        outcome = await self.conversation.handle(update.update_id, person, event)
+        await self.deliver(outcome, update.callback_query.id if update.callback_query else None)
+
+    async def deliver(self, outcome: Outcome, callback_query_id: str | None = None) -> None:
+        """Acknowledge the tap first (it must be quick), then send the replies in order."""
+        if callback_query_id is not None:
+            text = (outcome.callback_text or "")[:200] or None
+            try:
+                await self.app.bot.answer_callback_query(
+                    callback_query_id, text=text, show_alert=outcome.callback_alert
+                )
+            except BadRequest as exc:  # too old a query: Telegram forgot it; nothing to do
+                log.info("callback answer refused: %s", exc)
+        for reply in outcome.replies:
+            await self._carry_out(reply)
+
+    async def _carry_out(self, reply) -> None:
+        bot = self.app.bot
+        if isinstance(reply, SendText):
+            message = await self._call(
+                bot.send_message,
+                chat_id=reply.chat_id,
+                text=reply.text[:MAX_TEXT],
+                reply_markup=keyboard(reply.buttons),
+            )
+            if message is not None and reply.prompt_run_id is not None:
+                await self.conversation.remember_prompt(reply.prompt_run_id, message.message_id)
+        elif isinstance(reply, EditText):
+            await self._call(
+                bot.edit_message_text,
+                chat_id=reply.chat_id,
+                message_id=reply.message_id,
+                text=reply.text[:MAX_TEXT],
+                reply_markup=keyboard(reply.buttons),
+            )
+        elif isinstance(reply, ClearButtons):
+            await self._call(
+                bot.edit_message_reply_markup,
+                chat_id=reply.chat_id,
+                message_id=reply.message_id,
+                reply_markup=None,
+            )
+        elif isinstance(reply, Schedule):
+            self.schedule_settle(reply)
+
+    async def _call(self, method, **kwargs):
+        """Call the Bot API with Telegram's error rules; never resend after a timeout."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return await method(**kwargs)
+            except RetryAfter as exc:
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else delay
+                await asyncio.sleep(float(seconds))
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return None
+                log.warning("Telegram refused %s: %s", method.__name__, exc)
+                return None
+            except Forbidden as exc:
+                log.info("chat unreachable (%s): %s", kwargs.get("chat_id"), exc)
+                return None
+            except TimedOut:
+                # The message may have arrived: sending again could deliver it twice.
+                log.warning("%s timed out; not retried", method.__name__)
+                return None
+            except NetworkError as exc:
+                log.warning("network error on %s: %s", method.__name__, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        return None
+
+    # --- merge-window timers -----------------------------------------------------------
+    def schedule_settle(self, schedule: Schedule) -> None:
+        """(Re)arm the timer that ends a free-text merge window."""
+        name = f"settle-{schedule.run_id}"
+        for job in self.app.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        self.app.job_queue.run_once(
+            self._settle_job, when=schedule.at, data=schedule.run_id, name=name
+        )
+
+    async def _settle_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        outcome = await self.conversation.settle_text(context.job.data)
+        await self.deliver(outcome)
+
+    async def restore_timers(self) -> None:
+        """Rebuild merge-window timers from the database after a restart."""
+        for schedule in await self.conversation.pending_settles():
+            self.schedule_settle(schedule)
+
+    async def publish_commands(self) -> None:
+        """Tell Telegram the command list in every language the bot speaks."""
+        for locale in available_locales():
+            t = translator(locale)
+            commands = command_list(t)
+            await self._call(self.app.bot.set_my_commands, commands=commands, language_code=locale)
+        await self._call(self.app.bot.set_my_commands, commands=command_list(translator("en")))
+
+
+def command_list(t: Translator) -> list[BotCommand]:
+    """The command menu for one language."""
+    return [
+        BotCommand("start", t.gettext("start or continue an interview")),
+        BotCommand("back", t.gettext("previous question")),
+        BotCommand("pause", t.gettext("take a break")),
+        BotCommand("resume", t.gettext("continue where you left off")),
+        BotCommand("cancel", t.gettext("stop the interview")),
+        BotCommand("language", t.gettext("choose a language")),
+        BotCommand("privacy", t.gettext("what happens with your answers")),
+        BotCommand("help", t.gettext("all commands")),
+    ]

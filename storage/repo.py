@@ -1,0 +1,256 @@
+"""Unit of work and the queries the use cases need; one transaction per incoming update."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, session_factory
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Consent,
+    FlowVersion,
+    Identity,
+    Participant,
+    ProcessedUpdate,
+    Run,
+    utcnow,
+)
+
+# No 0/O, 1/I/L: pseudonyms get read aloud and typed by staff.
+_PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+OPEN_STATUSES = ("active", "paused")
+
+
+def new_pseudonym() -> str:
+    """A random pseudonym like P-7K3M9Q (31^6 ≈ 887 million possibilities)."""
+    return "P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6))
+
+
+class Repo:
+    """Queries and writes inside one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- updates -----------------------------------------------------------------------
+    async def claim_update(self, update_id: int) -> bool:
+        """Mark a Telegram update as handled; False if it was handled before."""
+        if await self.session.get(ProcessedUpdate, update_id) is not None:
+            return False
+        self.session.add(ProcessedUpdate(update_id=update_id))
+        await self.session.flush()
+        return True
+
+    # --- participants ------------------------------------------------------------------
+    async def identity_by_telegram(self, telegram_user_id: int) -> Identity | None:
+        """The identity (with its participant) of a Telegram user, if known."""
+        stmt = select(Identity).where(Identity.telegram_user_id == telegram_user_id)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def add_participant(
+        self,
+        telegram_user_id: int,
+        chat_id: int,
+        first_name: str,
+        username: str | None,
+        language_code: str | None,
+    ) -> Identity:
+        """A new participant with a fresh, unused pseudonym and its identity link."""
+        while True:
+            pseudonym = new_pseudonym()
+            taken = await self.session.scalar(
+                select(Participant.id).where(Participant.pseudonym == pseudonym)
+            )
+            if taken is None:
+                break
+        participant = Participant(pseudonym=pseudonym, stage="new")
+        identity = Identity(
+            participant=participant,
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            first_name=first_name or "",
+            username=username,
+            language_code=language_code,
+        )
+        self.session.add_all([participant, identity])
+        await self.session.flush()
+        return identity
+
+    async def participant(self, participant_id: int) -> Participant | None:
+        """A participant by id."""
+        return await self.session.get(Participant, participant_id)
+
+    async def add_consent(
+        self, participant_id: int, notice_version: str, locale: str, given_by: str = "self"
+    ) -> Consent:
+        """Record consent to a privacy notice version."""
+        consent = Consent(
+            participant_id=participant_id,
+            notice_version=notice_version,
+            locale=locale,
+            given_by=given_by,
+        )
+        self.session.add(consent)
+        await self.session.flush()
+        return consent
+
+    async def has_consent(self, participant_id: int, notice_version: str) -> bool:
+        """Whether the participant consented to this notice version and did not withdraw."""
+        stmt = select(Consent.id).where(
+            Consent.participant_id == participant_id,
+            Consent.notice_version == notice_version,
+            Consent.withdrawn_at.is_(None),
+        )
+        return (await self.session.scalar(stmt.limit(1))) is not None
+
+    # --- flow versions -----------------------------------------------------------------
+    async def flow_version(
+        self, flow_id: str, version: str, content_hash: str, definition: dict[str, Any]
+    ) -> FlowVersion:
+        """The stored version with this content hash, created on first use."""
+        stmt = select(FlowVersion).where(
+            FlowVersion.flow_id == flow_id, FlowVersion.content_hash == content_hash
+        )
+        found = (await self.session.scalars(stmt)).one_or_none()
+        if found is not None:
+            return found
+        row = FlowVersion(
+            flow_id=flow_id, version=version, content_hash=content_hash, definition=definition
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def flow_version_by_id(self, flow_version_id: int) -> FlowVersion | None:
+        """A stored flow version."""
+        return await self.session.get(FlowVersion, flow_version_id)
+
+    # --- runs and answers --------------------------------------------------------------
+    async def open_run(self, participant_id: int) -> Run | None:
+        """The participant's active or paused run, newest first."""
+        stmt = (
+            select(Run)
+            .where(Run.participant_id == participant_id, Run.status.in_(OPEN_STATUSES))
+            .order_by(Run.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def run(self, run_id: int) -> Run | None:
+        """A run by id."""
+        return await self.session.get(Run, run_id)
+
+    async def completed_run(self, participant_id: int, flow_version_id: int) -> Run | None:
+        """A complete run of this exact flow version by this participant."""
+        stmt = select(Run).where(
+            Run.participant_id == participant_id,
+            Run.flow_version_id == flow_version_id,
+            Run.status == "complete",
+        )
+        return (await self.session.scalars(stmt.limit(1))).one_or_none()
+
+    async def add_run(
+        self, participant_id: int, flow_version_id: int, locale: str, state: dict[str, Any]
+    ) -> Run:
+        """Start a run."""
+        run = Run(
+            participant_id=participant_id,
+            flow_version_id=flow_version_id,
+            locale=locale,
+            status="active",
+            state=state,
+        )
+        self.session.add(run)
+        await self.session.flush()
+        return run
+
+    async def runs_collecting(self) -> list[Run]:
+        """Runs waiting for more short messages to one free-text answer."""
+        stmt = select(Run).where(Run.collect_until.is_not(None), Run.status == "active")
+        return list((await self.session.scalars(stmt)).all())
+
+    async def answer(self, run_id: int, step_id: str) -> Answer | None:
+        """The current answer of a run to a step."""
+        stmt = select(Answer).where(Answer.run_id == run_id, Answer.step_id == step_id)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def save_answer(
+        self,
+        run_id: int,
+        step_id: str,
+        value: Any,
+        skipped: bool,
+        shown_text: str,
+        locale: str,
+        now: datetime | None = None,
+    ) -> Answer:
+        """Insert or replace the answer to a step; a change counts as a new revision."""
+        now = now or utcnow()
+        existing = await self.answer(run_id, step_id)
+        if existing is None:
+            existing = Answer(
+                run_id=run_id,
+                step_id=step_id,
+                value=value,
+                skipped=skipped,
+                shown_text=shown_text,
+                locale=locale,
+                revision=1,
+                answered_at=now,
+                updated_at=now,
+            )
+            self.session.add(existing)
+        elif (existing.value, existing.skipped) != (value, skipped) or (
+            existing.shown_text != shown_text
+        ):
+            existing.value = value
+            existing.skipped = skipped
+            existing.shown_text = shown_text
+            existing.locale = locale
+            existing.revision += 1
+            existing.updated_at = now
+        await self.session.flush()
+        return existing
+
+    async def answers(self, run_id: int) -> list[Answer]:
+        """All current answers of a run."""
+        stmt = select(Answer).where(Answer.run_id == run_id).order_by(Answer.id)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def set_prompt_message(self, run_id: int, message_id: int) -> None:
+        """Remember which bot message carries the run's current question."""
+        await self.session.execute(
+            update(Run).where(Run.id == run_id).values(prompt_message_id=message_id)
+        )
+
+    # --- audit -------------------------------------------------------------------------
+    async def audit(self, actor: str, action: str, details: dict[str, Any] | None = None) -> None:
+        """Write a staff action to the audit log (no personal data in details)."""
+        self.session.add(AuditEntry(actor=actor, action=action, details=details or {}))
+
+
+class Database:
+    """The composition root's handle on the database: engine plus unit-of-work factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.sessions: async_sessionmaker = session_factory(self.engine)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Repo]:
+        """One unit of work: commits on success, rolls back on any error."""
+        async with self.sessions() as session, session.begin():
+            yield Repo(session)
+
+    async def dispose(self) -> None:
+        """Close all connections."""
+        await self.engine.dispose()
