@@ -24,3 +24,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
     ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
+    """`upgrade` for callers inside an event loop (Alembic's env runs its own loop)."""
+    import asyncio
+
+    await asyncio.to_thread(upgrade, database_url, revision)

@@ -592,9 +592,9 @@ class Conversation:
             return
         async with self.db.transaction() as repo:
             answer = await repo.answer(run_id, step_id)
-            if answer is not None and isinstance(answer.value, dict):
-                if answer.value.get("file_id") == file_id:
-                    answer.value = {**answer.value, "path": path}
+            value = answer.value if answer is not None else None
+            if isinstance(value, dict) and value.get("file_id") == file_id:
+                answer.value = {**value, "path": path}
 
 
 def language_buttons() -> Keyboard:
