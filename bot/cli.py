@@ -82,6 +82,86 @@ def flows_check(
     typer.echo("all flows are valid")
 
 
+@flows_app.command("extract")
+def flows_extract(
+    flow: Annotated[str, typer.Argument(help="A flow file, or the id of a flow in FLOWS_DIR.")],
+) -> None:
+    """Write the translation template locales/<flow id>.pot beside the flow."""
+    from babel.messages.pofile import write_po
+
+    from flows.babel_extract import flow_catalog
+    from flows.translations import pot_path
+
+    loaded = _find_flow(flow, _settings())
+    source = Path(loaded.source_path)
+    target = pot_path(source.parent, loaded.id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    catalog = flow_catalog(loaded, source.read_text(encoding="utf-8"))
+    with target.open("wb") as fh:
+        write_po(fh, catalog, width=100, sort_output=False)
+    typer.echo(f"wrote {target} ({len(catalog)} texts)")
+
+
+@flows_app.command("translate")
+def flows_translate(
+    flow: Annotated[str, typer.Argument(help="A flow file, or the id of a flow in FLOWS_DIR.")],
+    locale: Annotated[str, typer.Option(help="Language to create or update, e.g. en, tr.")],
+) -> None:
+    """Create or update locales/<locale>/LC_MESSAGES/<flow id>.po from the flow's texts."""
+    from babel.messages.pofile import read_po, write_po
+
+    from flows.babel_extract import flow_catalog
+    from flows.translations import po_path
+
+    loaded = _find_flow(flow, _settings())
+    source = Path(loaded.source_path)
+    template = flow_catalog(loaded, source.read_text(encoding="utf-8"))
+    target = po_path(source.parent, locale, loaded.id)
+    if target.exists():
+        with target.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        # Changed source texts become fuzzy (stale) instead of silently wrong.
+        catalog.update(template, update_header_comment=True)
+    else:
+        template.locale = locale
+        catalog = template
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as fh:
+        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=True)
+    missing = sum(1 for m in catalog if m.id and not m.string)
+    fuzzy = sum(1 for m in catalog if m.id and m.fuzzy)
+    typer.echo(f"wrote {target}: {missing} to translate, {fuzzy} to review (fuzzy)")
+
+
+@flows_app.command("translations")
+def flows_translations(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Flow files or directories.")] = None,
+    locale: Annotated[list[str] | None, typer.Option(help="Only these languages.")] = None,
+) -> None:
+    """List missing and stale translations per flow and locale; exit 1 if any."""
+    from flows.loader import FlowError, flow_files, load_flow
+    from flows.translations import translation_report
+
+    gaps = 0
+    for path in flow_files(paths or [_settings().flows_dir]):
+        try:
+            loaded = load_flow(path)
+        except FlowError:
+            typer.echo(f"{path}: not valid, run `backbone flows check`")
+            gaps += 1
+            continue
+        report = translation_report(loaded, locale or None)
+        for lang, entry in report.items():
+            problems = {kind: keys for kind, keys in entry.items() if keys}
+            if not problems:
+                typer.echo(f"{loaded.id} [{lang}]: complete")
+                continue
+            for kind, keys in problems.items():
+                gaps += len(keys)
+                typer.echo(f"{loaded.id} [{lang}]: {len(keys)} {kind}: {', '.join(keys)}")
+    raise typer.Exit(1 if gaps else 0)
+
+
 def _find_flow(name: str, settings: Settings):
     from flows.loader import FlowError, load_flow
 
@@ -145,7 +225,6 @@ def export(
     import asyncio
 
     from storage.export import export_flow
-
     from storage.repo import Database
 
     settings = _settings()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, session_factory
@@ -219,6 +219,12 @@ class Repo:
             existing.updated_at = now
         await self.session.flush()
         return existing
+
+    async def delete_answer(self, run_id: int, step_id: str) -> None:
+        """Remove the answer to a step that is no longer on the run's path."""
+        await self.session.execute(
+            delete(Answer).where(Answer.run_id == run_id, Answer.step_id == step_id)
+        )
 
     async def answers(self, run_id: int) -> list[Answer]:
         """All current answers of a run."""

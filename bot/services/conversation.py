@@ -206,11 +206,14 @@ class Conversation:
         if name == "privacy":
             ctx.say(privacy_text(t, full=True))
             return
+        if name not in ("back", "pause", "resume", "cancel"):
+            ctx.say(t.gettext("I don't know that command. /help lists what I understand."))
+            return
         if ctx.participant.stage != "ready":
             await self._onboarding(ctx)
             return
         run = await ctx.repo.open_run(ctx.participant.id)
-        if name in ("back", "pause", "resume", "cancel") and run is None:
+        if run is None:
             await self._offer_flows(ctx, t.gettext("There is no interview open for you."))
             return
         if name == "back":
@@ -219,10 +222,8 @@ class Conversation:
             await self._pause(ctx, run)
         elif name == "resume":
             await self._resume(ctx, run)
-        elif name == "cancel":
-            await self._cancel(ctx, run)
         else:
-            ctx.say(t.gettext("I don't know that command. /help lists what I understand."))
+            await self._cancel(ctx, run)
 
     # --- onboarding --------------------------------------------------------------------
     async def _start_command(self, ctx: _Ctx, payload: str) -> None:
@@ -395,7 +396,7 @@ class Conversation:
         if isinstance(result, Rejected):
             if tap:
                 ctx.ack(hint(result, ctx.t))
-            lead = self._reprompt(flow, step, result, ctx.t)
+            lead = self._reprompt(result, ctx.t)
             if collecting:
                 lead += "\n" + ctx.t.gettext("I kept what you wrote before.")
             self._show_prompt(ctx, run, lead=lead)
@@ -433,9 +434,12 @@ class Conversation:
         turn = engine.submit(flow, state, result.value, ectx)
         await self._apply(ctx, run, turn)
 
-    def _reprompt(self, flow: Flow, step, rejected: Rejected, t: Translator) -> str:
-        if step is not None and step.reprompt and rejected.reason not in ("too_long",):
-            return flow.text(f"{step.id}.reprompt", t.locale)
+    def _reprompt(self, rejected: Rejected, t: Translator) -> str:
+        # The flow's own reprompt (rendered by the engine) is friendlier than the generic
+        # hint, except where the hint carries the number the person needs (the limit).
+        reprompt = (rejected.params or {}).get("reprompt")
+        if reprompt and rejected.reason != "too_long":
+            return reprompt
         return hint(rejected, t)
 
     async def _settle(self, ctx: _Ctx, run: Run) -> None:
@@ -451,6 +455,9 @@ class Conversation:
     async def _apply(self, ctx: _Ctx, run: Run, turn: Turn) -> None:
         """Persist a turn's answers and state, then queue what the person sees next."""
         now = self.clock()
+        for step_id in turn.cleared:
+            # The person changed an earlier answer and this step is no longer on their path.
+            await ctx.repo.delete_answer(run.id, step_id)
         for rec in turn.recorded:
             await ctx.repo.save_answer(
                 run.id, rec.step_id, rec.value, rec.skipped, rec.shown_text, ctx.t.locale, now
@@ -473,7 +480,7 @@ class Conversation:
             )
             return
         if turn.prompt is not None:
-            ctx.say(turn.prompt.text, self._keys(run, turn.prompt), run.id)
+            self._say_prompt(ctx, run, turn.prompt, turn.prompt.text)
 
     def _keys(self, run: Run, prompt: Prompt) -> Keyboard | None:
         if not prompt.buttons:
@@ -491,7 +498,12 @@ class Conversation:
         if prompt is None:
             return
         text = f"{lead}\n\n{prompt.text}" if lead else prompt.text
-        ctx.say(text, self._keys(run, prompt), run.id)
+        self._say_prompt(ctx, run, prompt, text)
+
+    def _say_prompt(self, ctx: _Ctx, run: Run, prompt: Prompt, text: str) -> None:
+        keys = self._keys(run, prompt)
+        # Only a question with buttons is remembered: its buttons get edited or cleared later.
+        ctx.say(text, keys, run.id if keys else None)
 
     # --- run commands ------------------------------------------------------------------
     async def _start_flow(self, ctx: _Ctx, flow_id: str) -> None:

@@ -1,0 +1,454 @@
+"""Schema stage of validation: read the YAML node tree into plain data, with line numbers.
+
+Working on `yaml.compose()` nodes (not `safe_load` output) gives every field its line and
+keeps texts exactly as written: `yes`/`no`/`12` stay strings where a text is expected.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from flows.model import CHOICE_TYPES, StepType
+from flows.placeholders import FIRST_NAME
+from flows.problems import Problem
+
+FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FLOW_ID_MAX = 40  # also a Telegram deep-link payload (64 chars max, leave room for a prefix)
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+OPTION_CODE = re.compile(r"^[a-z0-9_]{1,24}$")
+LOCALE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+MAX_LENGTH_LIMIT = 4000  # Telegram's text limit is 4096
+SCALE_MAX_POINTS = 11
+
+NULL_TAG = "tag:yaml.org,2002:null"
+
+TOP_FIELDS = ("id", "title", "version", "language", "languages", "description", "steps")
+TOP_REQUIRED = ("id", "title", "version", "steps")
+
+COMMON_FIELDS = ("id", "type", "text", "when", "next")
+INPUT_FIELDS = (*COMMON_FIELDS, "optional", "reprompt")
+FIELDS_BY_TYPE: dict[StepType, tuple[str, ...]] = {
+    StepType.MESSAGE: COMMON_FIELDS,
+    StepType.TEXT: (*INPUT_FIELDS, "max_length"),
+    StepType.SINGLE_CHOICE: (*INPUT_FIELDS, "options"),
+    StepType.MULTIPLE_CHOICE: (*INPUT_FIELDS, "options", "min", "max"),
+    StepType.SCALE: (*INPUT_FIELDS, "min", "max", "min_label", "max_label"),
+    StepType.NUMBER: (*INPUT_FIELDS, "min", "max", "integer"),
+    StepType.YES_NO: INPUT_FIELDS,
+    StepType.DATE: INPUT_FIELDS,
+    StepType.VOICE: INPUT_FIELDS,
+    StepType.PHOTO: INPUT_FIELDS,
+}
+ALL_STEP_FIELDS = frozenset(f for fields in FIELDS_BY_TYPE.values() for f in fields)
+TEXT_FIELDS = ("text", "when", "next", "reprompt", "min_label", "max_label")
+BOOL_FIELDS = ("optional", "integer")
+
+
+@dataclass
+class StepDraft:
+    """A step as read from the file: the fields that passed, plus where everything is."""
+
+    data: dict[str, Any]
+    line: int
+    field_lines: dict[str, int] = field(default_factory=dict)
+    option_lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str | None:
+        """The step id, if it was readable."""
+        return self.data.get("id")
+
+    @property
+    def type(self) -> StepType | None:
+        """The step type, if it was known."""
+        return self.data.get("type")
+
+    def line_of(self, name: str) -> int:
+        """Line of a field, or of the step when the field is absent."""
+        return self.field_lines.get(name, self.line)
+
+
+@dataclass
+class FlowDraft:
+    """A flow as read from the file, before the graph rules are checked."""
+
+    data: dict[str, Any]
+    steps: list[StepDraft]
+    field_lines: dict[str, int]
+
+
+def line_of(node: Node) -> int:
+    """1-based line where a YAML node starts."""
+    return node.start_mark.line + 1
+
+
+def _yaml_error_line(exc: yaml.MarkedYAMLError) -> int:
+    """The most useful line of a YAML error: where the broken construct started, if the
+    parser only noticed at the end of the file (an unclosed quote or bracket)."""
+    problem, context = exc.problem_mark, exc.context_mark
+    if context and (problem is None or _at_end(exc.problem)):
+        return context.line + 1
+    return problem.line + 1 if problem else 1
+
+
+def _at_end(problem: str | None) -> bool:
+    return bool(problem) and ("end of stream" in problem or "<stream end>" in problem)
+
+
+def _yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
+    text = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark:
+        text = f"{exc.context} (line {exc.context_mark.line + 1}): {text}"
+    return text
+
+
+class SchemaReader:
+    """Reads one flow file's node tree, collecting every problem instead of stopping."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self._constructor = SafeConstructor()
+
+    def problem(self, line: int, step_id: str | None, message: str) -> None:
+        """Record one problem."""
+        self.problems.append(Problem(self.file, line, step_id, message))
+
+    # ------------------------------------------------------------------ document
+
+    def read(self, text: str) -> FlowDraft | None:
+        """Read a whole flow document; None if it is not even a mapping."""
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            self.problem(_yaml_error_line(exc), None, f"YAML syntax error: {_yaml_error_text(exc)}")
+            return None
+        except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
+            self.problem(1, None, f"YAML error: {exc}")
+            return None
+        if root is None:
+            self.problem(1, None, "the file is empty")
+            return None
+        if not isinstance(root, MappingNode):
+            self.problem(line_of(root), None, "a flow file must be a mapping (id: ..., steps: ...)")
+            return None
+        return self._read_flow(root)
+
+    def _read_flow(self, root: MappingNode) -> FlowDraft:
+        data: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        steps: list[StepDraft] = []
+        for key, value, key_line in self._pairs(root, None):
+            lines[key] = key_line
+            if key not in TOP_FIELDS:
+                self.problem(
+                    key_line,
+                    None,
+                    f"unknown top-level key {key!r} (allowed: {', '.join(TOP_FIELDS)})",
+                )
+            elif key == "steps":
+                steps = self._read_steps(value)
+            elif key == "version":
+                version = self._version(value)
+                if version is not None:
+                    data[key] = version
+            elif key == "languages":
+                languages = self._locale_list(value)
+                if languages is not None:
+                    data[key] = languages
+            else:
+                text = self._text(value, None, key)
+                if text is not None:
+                    data[key] = text
+        for key in TOP_REQUIRED:
+            if key not in lines:
+                self.problem(1, None, f"missing required key {key!r}")
+        self._check_flow_fields(data, lines)
+        return FlowDraft(data=data, steps=steps, field_lines=lines)
+
+    def _check_flow_fields(self, data: dict[str, Any], lines: dict[str, int]) -> None:
+        flow_id = data.get("id")
+        if flow_id is not None and (not FLOW_ID.match(flow_id) or len(flow_id) > FLOW_ID_MAX):
+            self.problem(
+                lines["id"],
+                None,
+                f"flow id {flow_id!r} must be lowercase letters, digits, '-' or '_', "
+                f"start with a letter or digit, at most {FLOW_ID_MAX} characters",
+            )
+            del data["id"]
+        language = data.get("language")
+        if language is not None and not LOCALE.match(language):
+            self.problem(lines["language"], None, f"language {language!r} is not a locale code")
+            del data["language"]
+
+    def _version(self, node: Node) -> str | None:
+        # `version: 3` or `version: 2026-01-01` are fine as labels; keep them as written
+        if not isinstance(node, ScalarNode) or node.tag == NULL_TAG or not node.value.strip():
+            self.problem(line_of(node), None, 'version must be a label such as "2026-1"')
+            return None
+        return node.value.strip()
+
+    def _locale_list(self, node: Node) -> list[str] | None:
+        if not isinstance(node, SequenceNode):
+            self.problem(line_of(node), None, "languages must be a list such as [de, en]")
+            return None
+        found: list[str] = []
+        for item in node.value:
+            value = item.value if isinstance(item, ScalarNode) else None
+            if not value or not LOCALE.match(value):
+                self.problem(line_of(item), None, f"{value!r} is not a locale code")
+            else:
+                found.append(value)
+        return found
+
+    # ------------------------------------------------------------------ steps
+
+    def _read_steps(self, node: Node) -> list[StepDraft]:
+        if not isinstance(node, SequenceNode):
+            self.problem(line_of(node), None, "steps must be a list (each item starts with '- ')")
+            return []
+        if not node.value:
+            self.problem(line_of(node), None, "steps must not be empty")
+        steps = []
+        for item in node.value:
+            draft = self._read_step(item)
+            if draft is not None:
+                steps.append(draft)
+        return steps
+
+    def _read_step(self, node: Node) -> StepDraft | None:
+        if not isinstance(node, MappingNode):
+            self.problem(line_of(node), None, "each step must be a mapping (id: ..., type: ...)")
+            return None
+        triples = self._pairs(node, None)
+        pairs = {key: value for key, value, _line in triples}
+        draft = StepDraft(data={}, line=line_of(node))
+        draft.field_lines = {key: key_line for key, _value, key_line in triples}
+
+        step_id = self._step_id(pairs.get("id"), draft)
+        step_type = self._step_type(pairs.get("type"), draft, step_id)
+        allowed = FIELDS_BY_TYPE[step_type] if step_type else ALL_STEP_FIELDS
+        for key, value in pairs.items():
+            if key in ("id", "type"):
+                continue
+            if key not in allowed:
+                if key in ALL_STEP_FIELDS and step_type:
+                    message = f"field {key!r} is not allowed for a {step_type.value} step"
+                else:
+                    message = f"unknown field {key!r}"
+                self.problem(draft.field_lines[key], step_id, message)
+                continue
+            self._step_field(key, value, draft, step_id)
+        if step_type is not None:
+            self._check_step(draft, step_id, step_type)
+        return draft
+
+    def _step_id(self, node: Node | None, draft: StepDraft) -> str | None:
+        if node is None:
+            self.problem(draft.line, None, "step without 'id'")
+            return None
+        value = self._text(node, None, "id")
+        if value is None:
+            return None
+        if not STEP_ID.match(value):
+            self.problem(
+                line_of(node),
+                None,
+                f"step id {value!r} must start with a lowercase letter and contain only "
+                "a-z, 0-9 and '_' (at most 40 characters)",
+            )
+            return None
+        if keyword.iskeyword(value) or value == FIRST_NAME:
+            self.problem(line_of(node), value, f"step id {value!r} is a reserved word")
+            return None
+        draft.data["id"] = value
+        return value
+
+    def _step_type(
+        self, node: Node | None, draft: StepDraft, step_id: str | None
+    ) -> StepType | None:
+        if node is None:
+            self.problem(draft.line, step_id, "step without 'type'")
+            return None
+        value = self._text(node, step_id, "type")
+        if value is None:
+            return None
+        try:
+            step_type = StepType(value)
+        except ValueError:
+            known = ", ".join(t.value for t in StepType)
+            self.problem(line_of(node), step_id, f"unknown step type {value!r} (known: {known})")
+            return None
+        draft.data["type"] = step_type
+        return step_type
+
+    def _step_field(self, key: str, node: Node, draft: StepDraft, step_id: str | None) -> None:
+        if key in TEXT_FIELDS:
+            value: Any = self._text(node, step_id, key)
+        elif key in BOOL_FIELDS:
+            value = self._bool(node, step_id, key)
+        elif key == "options":
+            value = self._options(node, draft, step_id)
+        elif key == "max_length":
+            value = self._int(node, step_id, key)
+            if value is not None and not 1 <= value <= MAX_LENGTH_LIMIT:
+                self.problem(
+                    line_of(node), step_id, f"max_length must be between 1 and {MAX_LENGTH_LIMIT}"
+                )
+                value = None
+        elif key in ("min", "max"):
+            if draft.type is StepType.NUMBER:
+                value = self._number(node, step_id, key)
+            else:
+                value = self._int(node, step_id, key)
+        else:  # pragma: no cover - every allowed field is handled above
+            raise AssertionError(key)
+        if value is not None:
+            draft.data[key] = value
+
+    def _check_step(self, draft: StepDraft, step_id: str | None, step_type: StepType) -> None:
+        data = draft.data
+        if "text" not in data and "text" not in draft.field_lines:
+            self.problem(draft.line, step_id, "step without 'text'")
+        if step_type in CHOICE_TYPES:
+            options = data.get("options")
+            if "options" not in draft.field_lines:
+                self.problem(draft.line, step_id, f"a {step_type.value} step needs options")
+            elif options is not None and len(options) < 2:
+                self.problem(
+                    draft.line_of("options"), step_id, "a choice needs at least two options"
+                )
+        if step_type is StepType.MULTIPLE_CHOICE:
+            self._check_multi(draft, step_id)
+        elif step_type is StepType.SCALE:
+            self._check_scale(draft, step_id)
+        elif step_type is StepType.NUMBER:
+            low, high = data.get("min"), data.get("max")
+            if low is not None and high is not None and low > high:
+                self.problem(draft.line_of("min"), step_id, "min must not be greater than max")
+
+    def _check_multi(self, draft: StepDraft, step_id: str | None) -> None:
+        data = draft.data
+        count = len(data.get("options") or {})
+        low = data.get("min", 0 if data.get("optional") else 1)
+        high = data.get("max", count)
+        if low < 0:
+            self.problem(draft.line_of("min"), step_id, "min must not be negative")
+        if high < 1:
+            self.problem(draft.line_of("max"), step_id, "max must be at least 1")
+        if low > high and "max" in data:
+            self.problem(draft.line_of("min"), step_id, f"min ({low}) is greater than max ({high})")
+        if count >= 2 and high > count:
+            self.problem(
+                draft.line_of("max"), step_id, f"max ({high}) is more than the {count} options"
+            )
+        if count >= 2 and low > count:
+            self.problem(
+                draft.line_of("min"), step_id, f"min ({low}) is more than the {count} options"
+            )
+
+    def _check_scale(self, draft: StepDraft, step_id: str | None) -> None:
+        data = draft.data
+        for key in ("min", "max"):
+            if key not in draft.field_lines:
+                self.problem(draft.line, step_id, f"a scale needs '{key}'")
+        low, high = data.get("min"), data.get("max")
+        if low is None or high is None:
+            return
+        if low >= high:
+            self.problem(draft.line_of("min"), step_id, "a scale needs min < max")
+        elif high - low + 1 > SCALE_MAX_POINTS:
+            self.problem(
+                draft.line_of("max"),
+                step_id,
+                f"a scale has at most {SCALE_MAX_POINTS} points ({low}..{high} has "
+                f"{high - low + 1})",
+            )
+
+    # ------------------------------------------------------------------ values
+
+    def _pairs(self, node: MappingNode, step_id: str | None) -> list[tuple[str, Node, int]]:
+        """(key, value, key line) with keys as written; duplicate keys are problems.
+
+        The key's line is where a field is: a block mapping's value starts a line later.
+        """
+        seen: dict[str, int] = {}
+        pairs: list[tuple[str, Node, int]] = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.problem(line_of(key_node), step_id, "keys must be plain words")
+                continue
+            key = key_node.value
+            if key in seen:
+                self.problem(
+                    line_of(key_node), step_id, f"duplicate key {key!r} (first at line {seen[key]})"
+                )
+                continue
+            seen[key] = line_of(key_node)
+            pairs.append((key, value_node, line_of(key_node)))
+        return pairs
+
+    def _text(self, node: Node, step_id: str | None, name: str) -> str | None:
+        if not isinstance(node, ScalarNode):
+            self.problem(line_of(node), step_id, f"{name} must be text, not a list or mapping")
+            return None
+        if node.tag == NULL_TAG or not node.value.strip():
+            self.problem(line_of(node), step_id, f"{name} must not be empty")
+            return None
+        # block scalars (|, >) end in a newline; surrounding blanks never matter in a chat
+        return node.value.strip()
+
+    def _construct(self, node: Node) -> Any:
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except ConstructorError:
+            return None
+
+    def _int(self, node: Node, step_id: str | None, name: str) -> int | None:
+        value = self._construct(node) if isinstance(node, ScalarNode) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problem(line_of(node), step_id, f"{name} must be a whole number")
+            return None
+        return value
+
+    def _number(self, node: Node, step_id: str | None, name: str) -> int | float | None:
+        value = self._construct(node) if isinstance(node, ScalarNode) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.problem(line_of(node), step_id, f"{name} must be a number")
+            return None
+        return value
+
+    def _bool(self, node: Node, step_id: str | None, name: str) -> bool | None:
+        value = self._construct(node) if isinstance(node, ScalarNode) else None
+        if not isinstance(value, bool):
+            self.problem(line_of(node), step_id, f"{name} must be true or false")
+            return None
+        return value
+
+    def _options(self, node: Node, draft: StepDraft, step_id: str | None) -> dict[str, str] | None:
+        if not isinstance(node, MappingNode):
+            self.problem(
+                line_of(node), step_id, "options must be a mapping of code: label, one per line"
+            )
+            return None
+        options: dict[str, str] = {}
+        for code, value, code_line in self._pairs(node, step_id):
+            if not OPTION_CODE.match(code):
+                self.problem(
+                    code_line,
+                    step_id,
+                    f"option code {code!r} must be 1-24 characters of a-z, 0-9 and '_'",
+                )
+                continue
+            label = self._text(value, step_id, f"label of option {code!r}")
+            if label is not None:
+                options[code] = label
+                draft.option_lines[code] = code_line
+        return options
