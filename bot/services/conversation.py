@@ -93,7 +93,7 @@ class Conversation:
         async with self.db.transaction() as repo:
             if update_id is not None and not await repo.claim_update(update_id):
                 log.info("update %s was handled before; ignored", update_id)
-                return Outcome()
+                return Outcome(duplicate=True)
             ctx = await self._context(repo, person)
             await self._dispatch(ctx, event)
         for run_id, step_id, file_id, path in ctx.downloads:

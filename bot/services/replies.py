@@ -66,3 +66,5 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     callback_text: str | None = None
     callback_alert: bool = False
+    # The update was handled before (Telegram delivered it again): say and do nothing.
+    duplicate: bool = False

@@ -141,6 +141,8 @@ class TelegramAdapter:
 
     async def deliver(self, outcome: Outcome, callback_query_id: str | None = None) -> None:
         """Acknowledge the tap first (it must be quick), then send the replies in order."""
+        if outcome.duplicate:
+            return
         if callback_query_id is not None:
             text = (outcome.callback_text or "")[:200] or None
             try:

@@ -81,6 +81,14 @@ def answer_map(url: str) -> dict[str, Any]:
     return {a["step_id"]: a["value"] for a in answers(url)}
 
 
+def answers_by_run(url: str) -> dict[int, dict[str, Any]]:
+    """run id -> step id -> value."""
+    out: dict[int, dict[str, Any]] = {}
+    for a in answers(url):
+        out.setdefault(a["run_id"], {})[a["step_id"]] = a["value"]
+    return out
+
+
 def runs(url: str) -> list[Run]:
     """All runs."""
 
