@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, session_factory
@@ -41,13 +43,21 @@ class Repo:
         self.session = session
 
     # --- updates -----------------------------------------------------------------------
+    def _insert(self, model: type) -> Any:
+        """INSERT with ON CONFLICT support for the dialect in use (SQLite or PostgreSQL)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return pg_insert(model)
+        return sqlite_insert(model)
+
     async def claim_update(self, update_id: int) -> bool:
         """Mark a Telegram update as handled; False if it was handled before."""
-        if await self.session.get(ProcessedUpdate, update_id) is not None:
-            return False
-        self.session.add(ProcessedUpdate(update_id=update_id))
-        await self.session.flush()
-        return True
+        stmt = (
+            self._insert(ProcessedUpdate)
+            .values(update_id=update_id, processed_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        result = await self.session.execute(stmt)
+        return result.rowcount == 1
 
     # --- participants ------------------------------------------------------------------
     async def identity_by_telegram(self, telegram_user_id: int) -> Identity | None:
@@ -122,12 +132,19 @@ class Repo:
         found = (await self.session.scalars(stmt)).one_or_none()
         if found is not None:
             return found
-        row = FlowVersion(
-            flow_id=flow_id, version=version, content_hash=content_hash, definition=definition
+        # Many people may start a new version at the same moment: insert-if-absent, then read.
+        await self.session.execute(
+            self._insert(FlowVersion)
+            .values(
+                flow_id=flow_id,
+                version=version,
+                content_hash=content_hash,
+                definition=definition,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["flow_id", "content_hash"])
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        return (await self.session.scalars(stmt)).one()
 
     async def flow_version_by_id(self, flow_version_id: int) -> FlowVersion | None:
         """A stored flow version."""

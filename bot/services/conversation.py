@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.i18n import LANGUAGE_NAMES, Translator, available_locales, negotiate, translator
 from bot.services import callbacks
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the privacy notice changes: everyone is asked again before their next flow.
 NOTICE_VERSION = "2026-1"
+TRANSACTION_ATTEMPTS = 3
 
 
 class MediaStore(Protocol):
@@ -90,12 +94,22 @@ class Conversation:
     # --- entry points ----------------------------------------------------------------
     async def handle(self, update_id: int | None, person: Person, event: Event) -> Outcome:
         """Handle one update; a redelivered update id changes nothing and says nothing."""
-        async with self.db.transaction() as repo:
-            if update_id is not None and not await repo.claim_update(update_id):
-                log.info("update %s was handled before; ignored", update_id)
-                return Outcome(duplicate=True)
-            ctx = await self._context(repo, person)
-            await self._dispatch(ctx, event)
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                async with self.db.transaction() as repo:
+                    if update_id is not None and not await repo.claim_update(update_id):
+                        log.info("update %s was handled before; ignored", update_id)
+                        return Outcome(duplicate=True)
+                    ctx = await self._context(repo, person)
+                    await self._dispatch(ctx, event)
+                break
+            except (IntegrityError, OperationalError):
+                # A concurrent transaction got there first (or the database hiccuped): the
+                # whole update is rolled back, so running it again cannot record anything twice.
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+                log.warning("update %s: transaction conflict, retrying", update_id)
+                await asyncio.sleep(0.05 * (attempt + 1))
         for run_id, step_id, file_id, path in ctx.downloads:
             await self._fetch_media(run_id, step_id, file_id, path)
         return ctx.out
@@ -253,7 +267,7 @@ class Conversation:
                         "or stop it with /cancel."
                     )
                 )
-            await self._resume(ctx, run, welcome=True)
+            await self._resume(ctx, run)
             return
         if p.pending_flow:
             await self._start_pending(ctx)
@@ -419,9 +433,14 @@ class Conversation:
             ctx.ack("✓")
         if step.type == StepType.TEXT and result.value is not None and self.merge_window:
             # Keep the question open a few seconds: short follow-up messages join the answer.
-            prompt = engine.prompt(flow, state, ectx)
             await ctx.repo.save_answer(
-                run.id, step.id, result.value, False, prompt.text, ctx.t.locale, self.clock()
+                run.id,
+                step.id,
+                result.value,
+                False,
+                self._wording(ctx, flow, state),
+                ctx.t.locale,
+                self.clock(),
             )
             run.collect_until = self.clock() + self.merge_window
             ctx.out.replies.append(Schedule(run.id, run.collect_until))
@@ -432,7 +451,16 @@ class Conversation:
             result = Accepted({**result.value, "path": None})
             ctx.downloads.append((run.id, step.id, result.value["file_id"], path))
         turn = engine.submit(flow, state, result.value, ectx)
-        await self._apply(ctx, run, turn)
+        await self._apply(ctx, run, turn, self._wording(ctx, flow, state))
+
+    def _wording(self, ctx: _Ctx, flow: Flow, state: engine.RunState) -> str:
+        """The current question as stored with its answer: exact, but with the name masked
+        (answers must stay free of identity once the identity link is deleted)."""
+        masked = engine.Context(
+            locale=ctx.t.locale, first_name="{first_name}", timezone=self.timezone
+        )
+        prompt = engine.prompt(flow, state, masked)
+        return prompt.text if prompt is not None else ""
 
     def _reprompt(self, rejected: Rejected, t: Translator) -> str:
         # The flow's own reprompt (rendered by the engine) is friendlier than the generic
@@ -450,17 +478,19 @@ class Conversation:
         if answer is None:
             return
         turn = engine.submit(flow, state, answer.value, self._engine_ctx(ctx))
-        await self._apply(ctx, run, turn)
+        await self._apply(ctx, run, turn, self._wording(ctx, flow, state))
 
-    async def _apply(self, ctx: _Ctx, run: Run, turn: Turn) -> None:
-        """Persist a turn's answers and state, then queue what the person sees next."""
+    async def _apply(self, ctx: _Ctx, run: Run, turn: Turn, wording: str | None = None) -> None:
+        """Persist a turn's answers (with `wording`, the question as shown) and state, then
+        queue what the person sees next."""
         now = self.clock()
         for step_id in turn.cleared:
             # The person changed an earlier answer and this step is no longer on their path.
             await ctx.repo.delete_answer(run.id, step_id)
         for rec in turn.recorded:
+            shown = wording if wording is not None else rec.shown_text
             await ctx.repo.save_answer(
-                run.id, rec.step_id, rec.value, rec.skipped, rec.shown_text, ctx.t.locale, now
+                run.id, rec.step_id, rec.value, rec.skipped, shown, ctx.t.locale, now
             )
         run.state = turn.state.to_dict()
         run.locale = ctx.t.locale
@@ -521,7 +551,7 @@ class Conversation:
                         "or stop it with /cancel."
                     )
                 )
-            await self._resume(ctx, run, welcome=True)
+            await self._resume(ctx, run)
             return
         version = await ctx.repo.flow_version(
             flow.id, flow.version, flow.content_hash(), flow.model_dump(mode="json")
@@ -573,9 +603,11 @@ class Conversation:
             )
         )
 
-    async def _resume(self, ctx: _Ctx, run: Run, welcome: bool = False) -> None:
+    async def _resume(self, ctx: _Ctx, run: Run) -> None:
         run.status = "active"
-        lead = ctx.t.gettext("Welcome back! Here is where you left off:")
+        lead = ctx.t.gettext(
+            "Welcome back! Your answers up to {when} are saved. Here is where you left off:"
+        ).format(when=ctx.t.datetime(run.updated_at))
         self._show_prompt(ctx, run, lead=lead)
 
     async def _cancel(self, ctx: _Ctx, run: Run) -> None:

@@ -16,7 +16,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes
 
-from bot.i18n import Translator, available_locales, translator
+from bot.i18n import Translator, available_locales, negotiate, translator
 from bot.services.conversation import Conversation
 from bot.services.events import Command, Edited, Event, Media, Tap, Text
 from bot.services.replies import (
@@ -129,6 +129,7 @@ class TelegramAdapter:
     def __init__(self, app: Application, conversation: Conversation) -> None:
         self.app = app
         self.conversation = conversation
+        self.default_locale = conversation.default_locale
 
     async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update end to end (registered as the application's only handler)."""
@@ -136,8 +137,16 @@ class TelegramAdapter:
         if translated is None:
             return
         person, event = translated
-        outcome = await self.conversation.handle(update.update_id, person, event)
-        await self.deliver(outcome, update.callback_query.id if update.callback_query else None)
+        query_id = update.callback_query.id if update.callback_query else None
+        try:
+            outcome = await self.conversation.handle(update.update_id, person, event)
+        except Exception:
+            # Nothing was stored (the transaction rolled back); tell this person, and only them.
+            log.exception("update %s failed", update.update_id)
+            t = translator(negotiate(person.language_code, self.default_locale))
+            sorry = t.gettext("Sorry, something went wrong on my side. Please send that again.")
+            outcome = Outcome(replies=[SendText(person.chat_id, sorry)], callback_text=sorry)
+        await self.deliver(outcome, query_id)
 
     async def deliver(self, outcome: Outcome, callback_query_id: str | None = None) -> None:
         """Acknowledge the tap first (it must be quick), then send the replies in order."""

@@ -29,7 +29,7 @@ steps:
     text: Hallo {first_name}!
   - id: about
     type: text
-    text: Wer bist du?
+    text: Wer bist du, {first_name}?
     max_length: 20
   - id: mood
     type: scale
@@ -138,7 +138,7 @@ async def test_onboarding_consent_and_deep_link_start(env):
     assert h.last().buttons[0][0][1] == f"c:{NOTICE_VERSION}"
     await h.press("✅")
     assert h.sent[-2].text == "Hallo Lea!"
-    assert h.last().text == "Wer bist du?"
+    assert h.last().text == "Wer bist du, Lea?"
 
 
 async def test_full_run_with_merge_back_and_change(env):
@@ -150,6 +150,10 @@ async def test_full_run_with_merge_back_and_change(env):
     await h.do(Text("Lea"))
     await h.settle()
     assert (await answers(db))["about"] == "Ich bin\nLea"
+    async with db.transaction() as repo:
+        about = (await repo.session.scalars(select(Answer).where(Answer.step_id == "about"))).one()
+        # the exact wording, with the name masked so answers carry no identity
+        assert about.shown_text == "Wer bist du, {first_name}?"
     assert h.last().text.startswith("Wie geht's?")
     await h.press("4")
     # multiple choice: toggle two, done
@@ -182,7 +186,7 @@ async def test_invalid_inputs_get_hints_and_store_nothing(env):
     h = Harness(conv, clock)
     await h.onboard()
     await h.do(Media(OtherInput("sticker")))
-    assert "Wer bist du?" in h.last().text and h.last().text != "Wer bist du?"
+    assert "Wer bist du, Lea?" in h.last().text and h.last().text != "Wer bist du, Lea?"
     await h.do(Text("x" * 25))
     assert "25" in h.last().text
     assert await answers(db) == {}
@@ -244,7 +248,7 @@ async def test_pause_resume_cancel(env):
     await h.onboard()
     await h.do(Command("pause"))
     await h.do(Text("hallo?"))
-    assert h.last().text.endswith("Wer bist du?")
+    assert h.last().text.endswith("Wer bist du, Lea?")
     assert await answers(db) == {}  # the wake-up message is not an answer
     await h.do(Text("Lea"))
     await h.do(Command("cancel"))  # settles the collected text first
@@ -260,7 +264,7 @@ async def test_language_switch_mid_run(env):
     await h.onboard()
     await h.do(Command("language"))
     await h.press("English")
-    assert h.last().text == "Wer bist du?"  # the flow has no English: source language
+    assert h.last().text == "Wer bist du, Lea?"  # the flow has no English: source language
     await h.do(Command("help"))
     assert "/back" in h.last().text
 
