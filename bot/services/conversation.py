@@ -192,18 +192,24 @@ class Conversation:
         if isinstance(event, Tap):
             await self._tap(ctx, event)
             return
-        if ctx.participant.stage != "ready":
-            await self._onboarding(ctx)
-            return
-        run = await ctx.repo.open_run(ctx.participant.id)
+        run = await self._ready_run(ctx)
         if run is None:
-            await self._offer_flows(ctx, t.gettext("There is no interview open for you."))
             return
         if run.status == "paused":
             await self._resume(ctx, run)
             return
         inp = TextInput(event.text) if isinstance(event, Text) else event.input
         await self._answer(ctx, run, inp)
+
+    async def _ready_run(self, ctx: _Ctx) -> Run | None:
+        """The open run of an onboarded person; otherwise say what comes next and give None."""
+        if ctx.participant.stage != "ready":
+            await self._onboarding(ctx)
+            return None
+        run = await ctx.repo.open_run(ctx.participant.id)
+        if run is None:
+            await self._offer_flows(ctx, ctx.t.gettext("There is no interview open for you."))
+        return run
 
     async def _command(self, ctx: _Ctx, cmd: Command) -> None:
         t = ctx.t
@@ -223,12 +229,8 @@ class Conversation:
         if name not in ("back", "pause", "resume", "cancel"):
             ctx.say(t.gettext("I don't know that command. /help lists what I understand."))
             return
-        if ctx.participant.stage != "ready":
-            await self._onboarding(ctx)
-            return
-        run = await ctx.repo.open_run(ctx.participant.id)
+        run = await self._ready_run(ctx)
         if run is None:
-            await self._offer_flows(ctx, t.gettext("There is no interview open for you."))
             return
         if name == "back":
             await self._back(ctx, run)
