@@ -7,7 +7,7 @@ import logging
 import signal
 
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.services.catalog import FlowCatalog
@@ -19,6 +19,10 @@ from storage.migrate import upgrade
 from storage.repo import Database
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start for a reason outside its configuration (e.g. no network)."""
 
 
 def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
@@ -64,6 +68,10 @@ async def serve(settings: Settings) -> None:
             await app.initialize()
         except InvalidToken:
             raise SettingsError("BACKBONE_TELEGRAM_TOKEN was rejected by Telegram") from None
+        except NetworkError as exc:
+            raise StartupError(
+                f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}"
+            ) from None
         await app.start()
         await adapter.publish_commands()
         await adapter.restore_timers()

@@ -42,12 +42,15 @@ def _settings(require_token: bool = False) -> Settings:
 def run() -> None:
     """Start the bot (long polling); migrates the database first."""
     settings = _settings(require_token=True)
+    from bot.app import StartupError
     from bot.app import run as run_bot
 
     try:
         run_bot(settings)
     except SettingsError as exc:
         _fail(f"configuration error: {exc}")
+    except StartupError as exc:
+        _fail(str(exc), code=1)
     except KeyboardInterrupt:
         pass
 
