@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +72,14 @@ class Participant(Base):
     stage: Mapped[str] = mapped_column(String(16), default="new")
     # A deep-link flow waiting for onboarding to finish.
     pending_flow: Mapped[str | None] = mapped_column(String(64))
+    # participant | facilitator | admin (admins from BACKBONE_ADMIN_IDS are admins regardless).
+    role: Mapped[str] = mapped_column(
+        String(16), default="participant", server_default="participant"
+    )
+    # "16plus" or "under16", asked once during onboarding.
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    # Sent /stop: no more campaign messages (undone by /start).
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     identity: Mapped[Identity | None] = relationship(back_populates="participant")
@@ -105,7 +114,12 @@ class Consent(Base):
     )
     notice_version: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(16))
+    # "self", or "parent" (on file with a school; see confirmed_by and group_id).
     given_by: Mapped[str] = mapped_column(String(16), default="self")
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    # For parental consent: the staff member who confirmed it is on file, and for which group.
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -188,3 +202,57 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Group(Base):
+    """A named group of participants (a class, the steering circle, the partners, ...)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    """Membership of a participant in a group."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A deep-link token: joins a group, or grants a role once. Carries no authority itself:
+    the row says what it may do, who made it, until when, and whether it was used."""
+
+    __tablename__ = "invites"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "group" | "role"
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(16))
+    # The school collected parents' consent on paper for this group's under-16s.
+    parental_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    single_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffChat(Base):
+    """A Telegram group a staff member added the bot to; the bot leaves any other group."""
+
+    __tablename__ = "staff_chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
