@@ -227,6 +227,10 @@ class GroupMember(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The invite link used to join (it may carry parental consent on file).
+    invite_token: Mapped[str | None] = mapped_column(
+        ForeignKey("invites.token", ondelete="SET NULL")
+    )
 
 
 class Invite(Base):

@@ -5,8 +5,9 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = "0002"
 down_revision = "0001"
@@ -33,30 +34,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id", name=op.f("pk_staff_chats")),
     )
     op.create_table(
-        "group_members",
-        sa.Column("group_id", sa.Integer(), nullable=False),
-        sa.Column("participant_id", sa.Integer(), nullable=False),
-        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["group_id"],
-            ["groups.id"],
-            name=op.f("fk_group_members_group_id_groups"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["participant_id"],
-            ["participants.id"],
-            name=op.f("fk_group_members_participant_id_participants"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("group_id", "participant_id", name=op.f("pk_group_members")),
-    )
-    with op.batch_alter_table("group_members", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_group_members_participant_id"), ["participant_id"], unique=False
-        )
-
-    op.create_table(
         "invites",
         sa.Column("token", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -73,6 +50,37 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token", name=op.f("pk_invites")),
     )
+    op.create_table(
+        "group_members",
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("invite_token", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_group_members_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["invite_token"],
+            ["invites.token"],
+            name=op.f("fk_group_members_invite_token_invites"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_group_members_participant_id_participants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", "participant_id", name=op.f("pk_group_members")),
+    )
+    with op.batch_alter_table("group_members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_group_members_participant_id"), ["participant_id"], unique=False
+        )
+
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("age_band", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("confirmed_by", sa.String(length=64), nullable=True))
