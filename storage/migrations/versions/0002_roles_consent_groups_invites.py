@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -116,10 +115,10 @@ def downgrade() -> None:
         batch_op.drop_column("confirmed_by")
         batch_op.drop_column("age_band")
 
-    op.drop_table("invites")
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_members_participant_id"))
 
     op.drop_table("group_members")
+    op.drop_table("invites")
     op.drop_table("staff_chats")
     op.drop_table("groups")
