@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.services.catalog import FlowCatalog
 from bot.services.conversation import Conversation
+from bot.services.flood import FloodGuard
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
 from bot.telegram.polling import poll
@@ -44,8 +45,13 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         timezone=settings.timezone,
         text_merge_seconds=settings.text_merge_seconds,
         media=TelegramMediaStore(app, settings.media_dir),
+        admin_ids=frozenset(settings.admin_ids),
+        notice_version=settings.privacy_notice_version,
+        media_dir=settings.media_dir,
+        delete_mode=settings.delete_mode,
     )
-    adapter = TelegramAdapter(app, conversation)
+    flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
+    adapter = TelegramAdapter(app, conversation, flood)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(_log_error)
     return app, adapter, db
@@ -72,6 +78,7 @@ async def serve(settings: Settings) -> None:
             raise StartupError(
                 f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}"
             ) from None
+        adapter.conversation.bot_username = app.bot.username
         await app.start()
         await adapter.publish_commands()
         await adapter.restore_timers()

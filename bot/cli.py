@@ -247,6 +247,80 @@ def export(
         typer.echo(f"wrote {path}")
 
 
+@app.command()
+def anonymise(
+    flow: Annotated[
+        str | None, typer.Option("--flow", help="Anonymise the participants of this flow.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Anonymise every participant.")] = False,
+) -> None:
+    """Delete the Telegram link of participants whose interviews are finished (not undoable)."""
+    import asyncio
+
+    from bot.services.privacy import anonymise as anonymise_flow
+    from storage.repo import Database
+
+    if (flow is None) == (not all_):
+        _fail("give exactly one of --flow ID or --all")
+    settings = _settings()
+
+    async def _go() -> dict:
+        db = Database(settings.database_url)
+        try:
+            return await anonymise_flow(db, None if all_ else flow)
+        finally:
+            await db.dispose()
+
+    try:
+        result = asyncio.run(_go())
+    except LookupError as exc:
+        _fail(str(exc.args[0] if exc.args else exc), code=1)
+    unlinked, skipped = result["unlinked"], result["skipped"]
+    line = f"removed the Telegram link of {unlinked} participant{'' if unlinked == 1 else 's'}"
+    if skipped:
+        line += f" ({skipped} skipped: interview still open)"
+    typer.echo(line)
+
+
+@app.command()
+def audit(
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only entries from then on: ISO date or date-time (local time)."),
+    ] = None,
+) -> None:
+    """Print the audit log: time, actor, action, details."""
+    import asyncio
+    import json
+    from datetime import datetime
+
+    from bot.services.privacy import audit_entries
+    from storage.repo import Database
+
+    settings = _settings()
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since: not a date or date-time: {since!r} (e.g. 2026-11-01)")
+        if start.tzinfo is None:
+            # Staff think in local time: a bare date means midnight where they are.
+            start = start.replace(tzinfo=settings.zone)
+
+    async def _go() -> list[dict]:
+        db = Database(settings.database_url)
+        try:
+            return await audit_entries(db, start)
+        finally:
+            await db.dispose()
+
+    for entry in asyncio.run(_go()):
+        at = entry["at"].astimezone(settings.zone).isoformat(sep=" ", timespec="seconds")
+        details = json.dumps(entry["details"], ensure_ascii=False, separators=(",", ":"))
+        typer.echo(f"{at}  {entry['actor']}  {entry['action']}  {details}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Console entry point."""
     app()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     # Several short messages within this many seconds form one free-text answer.
     text_merge_seconds: float = Field(default=3.0, ge=0, le=60)
     log_level: str = "INFO"
+    # Bump when the privacy notice changes: everyone is asked again before their next flow.
+    privacy_notice_version: str = Field(default="2026-1", min_length=1, max_length=20)
+    # /delete: "erase" everything, or "unlink" (keep answers under the pseudonym, drop identity).
+    delete_mode: Literal["erase", "unlink"] = "erase"
+    # Flood control: more than FLOOD_LIMIT updates in FLOOD_WINDOW seconds mutes for FLOOD_PAUSE.
+    flood_limit: int = Field(default=20, ge=1)
+    flood_window: float = Field(default=10.0, gt=0)
+    flood_pause: float = Field(default=60.0, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -19,10 +19,14 @@ from storage.models import (
     AuditEntry,
     Consent,
     FlowVersion,
+    Group,
+    GroupMember,
     Identity,
+    Invite,
     Participant,
     ProcessedUpdate,
     Run,
+    StaffChat,
     utcnow,
 )
 
@@ -99,14 +103,25 @@ class Repo:
         return await self.session.get(Participant, participant_id)
 
     async def add_consent(
-        self, participant_id: int, notice_version: str, locale: str, given_by: str = "self"
+        self,
+        participant_id: int,
+        notice_version: str,
+        locale: str,
+        given_by: str = "self",
+        *,
+        age_band: str | None = None,
+        confirmed_by: str | None = None,
+        group_id: int | None = None,
     ) -> Consent:
-        """Record consent to a privacy notice version."""
+        """Record consent to a privacy notice version (by the person, or a parent on file)."""
         consent = Consent(
             participant_id=participant_id,
             notice_version=notice_version,
             locale=locale,
             given_by=given_by,
+            age_band=age_band,
+            confirmed_by=confirmed_by,
+            group_id=group_id,
         )
         self.session.add(consent)
         await self.session.flush()
@@ -253,6 +268,105 @@ class Repo:
         await self.session.execute(
             update(Run).where(Run.id == run_id).values(prompt_message_id=message_id)
         )
+
+    async def identity_of(self, participant_id: int) -> Identity | None:
+        """The Telegram identity linked to a participant, if the link still exists."""
+        return await self.session.get(Identity, participant_id)
+
+    async def participant_by_pseudonym(self, pseudonym: str) -> Participant | None:
+        """A participant by pseudonym (case-insensitive, as staff type it)."""
+        stmt = select(Participant).where(Participant.pseudonym == pseudonym.strip().upper())
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    # --- groups and invites ------------------------------------------------------------
+    async def group(self, name: str) -> Group | None:
+        """A group by name."""
+        return (await self.session.scalars(select(Group).where(Group.name == name))).one_or_none()
+
+    async def group_by_id(self, group_id: int) -> Group | None:
+        """A group by id."""
+        return await self.session.get(Group, group_id)
+
+    async def ensure_group(self, name: str, created_by: str) -> Group:
+        """The group with this name, created if needed."""
+        found = await self.group(name)
+        if found is None:
+            found = Group(name=name, created_by=created_by)
+            self.session.add(found)
+            await self.session.flush()
+        return found
+
+    async def add_member(
+        self, group_id: int, participant_id: int, invite_token: str | None = None
+    ) -> bool:
+        """Put a participant in a group; False if they were in it already."""
+        stmt = (
+            self._insert(GroupMember)
+            .values(
+                group_id=group_id,
+                participant_id=participant_id,
+                invite_token=invite_token,
+                joined_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["group_id", "participant_id"])
+        )
+        return (await self.session.execute(stmt)).rowcount == 1
+
+    async def parental_consent_on_file(self, participant_id: int) -> tuple[Group, Invite] | None:
+        """A group the person joined through a link whose creator confirmed parental consent."""
+        stmt = (
+            select(Group, Invite)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .join(Invite, Invite.token == GroupMember.invite_token)
+            .where(GroupMember.participant_id == participant_id, Invite.parental_consent.is_(True))
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row else None
+
+    async def add_invite(
+        self,
+        kind: str,
+        created_by: str,
+        *,
+        group_id: int | None = None,
+        role: str | None = None,
+        parental_consent: bool = False,
+        expires_at: datetime | None = None,
+        single_use: bool = False,
+    ) -> Invite:
+        """A new invite with an unguessable token (fits a Telegram deep link)."""
+        invite = Invite(
+            token=secrets.token_urlsafe(12),
+            kind=kind,
+            created_by=created_by,
+            group_id=group_id,
+            role=role,
+            parental_consent=parental_consent,
+            expires_at=expires_at,
+            single_use=single_use,
+        )
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def invite(self, token: str) -> Invite | None:
+        """An invite by token."""
+        return await self.session.get(Invite, token)
+
+    # --- staff chats -------------------------------------------------------------------
+    async def add_staff_chat(self, chat_id: int, added_by: str) -> None:
+        """Remember a group a staff member added the bot to."""
+        stmt = (
+            self._insert(StaffChat)
+            .values(chat_id=chat_id, added_by=added_by, added_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["chat_id"])
+        )
+        await self.session.execute(stmt)
+
+    async def is_staff_chat(self, chat_id: int) -> bool:
+        """Whether staff added the bot to this group."""
+        return await self.session.get(StaffChat, chat_id) is not None
 
     # --- audit -------------------------------------------------------------------------
     async def audit(self, actor: str, action: str, details: dict[str, Any] | None = None) -> None:

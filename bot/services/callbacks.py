@@ -18,7 +18,7 @@ class RunButton:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button outside a run: language (`l`), consent (`c`), flow start (`f`)."""
+    """A button outside a run: language (`l`), consent (`c`), flow start (`f`), delete (`x`)."""
 
     kind: str
     value: str
@@ -51,6 +51,6 @@ def parse(data: str | None) -> RunButton | Choice | None:
         if run_id.isdigit() and index.isdigit() and action:
             return RunButton(int(run_id), int(index), action)
         return None
-    if kind in ("l", "c", "f") and rest:
+    if kind in ("l", "c", "f", "x") and rest:
         return Choice(kind, rest)
     return None

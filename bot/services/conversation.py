@@ -5,24 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.i18n import LANGUAGE_NAMES, Translator, available_locales, negotiate, translator
-from bot.services import callbacks
+from bot.services import callbacks, privacy, staff
 from bot.services.catalog import FlowCatalog
-from bot.services.events import Command, Edited, Event, Tap, Text
+from bot.services.context import STAFF_ROLES, Ctx
+from bot.services.events import AddedToGroup, Command, Edited, Event, GroupEvent, Tap, Text
 from bot.services.hints import hint
 from bot.services.replies import (
     ClearButtons,
     EditText,
     Keyboard,
+    LeaveChat,
     Outcome,
     Person,
     Schedule,
+    SendDocument,
     SendText,
 )
 from flows import engine
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the privacy notice changes: everyone is asked again before their next flow.
 NOTICE_VERSION = "2026-1"
+STAFF_COMMANDS = ("grant", "revoke", "invite", "whoami")
 TRANSACTION_ATTEMPTS = 3
 
 
@@ -43,29 +47,6 @@ class MediaStore(Protocol):
 
     async def download(self, file_id: str, relative_path: str) -> bool:
         """Store the file under `relative_path`; False if it could not be fetched."""
-
-
-@dataclass
-class _Ctx:
-    """What one update is about, looked up once."""
-
-    repo: Repo
-    participant: Participant
-    identity: Identity
-    t: Translator
-    out: Outcome = field(default_factory=Outcome)
-    downloads: list[tuple[int, str, str, str]] = field(default_factory=list)
-
-    @property
-    def chat_id(self) -> int:
-        return self.identity.chat_id
-
-    def say(self, text: str, buttons: Keyboard | None = None, prompt_run_id: int | None = None):
-        self.out.replies.append(SendText(self.chat_id, text, buttons, prompt_run_id))
-
-    def ack(self, text: str | None = None, alert: bool = False) -> None:
-        self.out.callback_text = text
-        self.out.callback_alert = alert
 
 
 class Conversation:
@@ -81,8 +62,18 @@ class Conversation:
         text_merge_seconds: float = 3.0,
         media: MediaStore | None = None,
         clock: Callable[[], datetime] = utcnow,
+        admin_ids: frozenset[int] = frozenset(),
+        notice_version: str = NOTICE_VERSION,
+        media_dir: Path = Path("data/media"),
+        delete_mode: str = "erase",
     ) -> None:
         self.db = db
+        self.admin_ids = frozenset(admin_ids)
+        self.notice_version = notice_version
+        self.media_dir = Path(media_dir)
+        self.delete_mode = delete_mode
+        # Set by the adapter once Telegram told it (needed for deep links).
+        self.bot_username = "backbone_bot"
         self.catalog = catalog
         self.default_locale = default_locale
         self.timezone = timezone
@@ -114,6 +105,39 @@ class Conversation:
             await self._fetch_media(run_id, step_id, file_id, path)
         return ctx.out
 
+    async def handle_group(self, update_id: int, person: Person, event: GroupEvent) -> Outcome:
+        """A group event: stay only in groups staff added the bot to; staff commands only."""
+        out = Outcome()
+        async with self.db.transaction() as repo:
+            if not await repo.claim_update(update_id):
+                return Outcome(duplicate=True)
+            # Look people up, never create them: group members have not consented to anything.
+            identity = await repo.identity_by_telegram(person.telegram_user_id)
+            role = identity.participant.role if identity else "participant"
+            is_staff = person.telegram_user_id in self.admin_ids or role in STAFF_ROLES
+            label = identity.participant.pseudonym if identity else "configured-admin"
+            t = translator(negotiate(person.language_code, self.default_locale), self.timezone)
+            chat_id = event.chat_id
+            if isinstance(event, AddedToGroup):
+                if is_staff:
+                    await repo.add_staff_chat(chat_id, label)
+                    await repo.audit(label, "bot_added_to_group", {})
+                    out.replies.append(
+                        SendText(chat_id, t.gettext("Hello! Staff added me to this group."))
+                    )
+                else:
+                    out.replies.append(LeaveChat(chat_id))
+                return out
+            if not await repo.is_staff_chat(chat_id):
+                out.replies.append(LeaveChat(chat_id))
+            elif event.command and not is_staff:
+                text = t.gettext("Sorry, this command is only for the backbone team.")
+                out.replies.append(SendText(chat_id, text))
+            elif event.command:
+                text = t.gettext("Please use staff commands in a private chat with me.")
+                out.replies.append(SendText(chat_id, text))
+        return out
+
     async def settle_text(self, run_id: int) -> Outcome:
         """End of the merge window: take the collected text as the answer and go on."""
         async with self.db.transaction() as repo:
@@ -142,7 +166,7 @@ class Conversation:
             await repo.set_prompt_message(run_id, message_id)
 
     # --- context -----------------------------------------------------------------------
-    async def _context(self, repo: Repo, person: Person) -> _Ctx:
+    async def _context(self, repo: Repo, person: Person) -> Ctx:
         identity = await repo.identity_by_telegram(person.telegram_user_id)
         if identity is None:
             identity = await repo.add_participant(
@@ -159,9 +183,15 @@ class Conversation:
             identity.language_code = person.language_code or identity.language_code
         return self._ctx(repo, identity.participant, identity)
 
-    def _ctx(self, repo: Repo, participant: Participant, identity: Identity) -> _Ctx:
+    def _ctx(self, repo: Repo, participant: Participant, identity: Identity) -> Ctx:
         locale = participant.locale or negotiate(identity.language_code, self.default_locale)
-        return _Ctx(repo, participant, identity, translator(locale, self.timezone))
+        return Ctx(
+            repo,
+            participant,
+            identity,
+            translator(locale, self.timezone),
+            configured_admin=identity.telegram_user_id in self.admin_ids,
+        )
 
     def _flow(self, run: Run) -> Flow:
         flow = self._pinned.get(run.flow_version_id)
@@ -170,13 +200,13 @@ class Conversation:
             self._pinned[run.flow_version_id] = flow
         return flow
 
-    def _engine_ctx(self, ctx: _Ctx) -> engine.Context:
+    def _engine_ctx(self, ctx: Ctx) -> engine.Context:
         return engine.Context(
             locale=ctx.t.locale, first_name=ctx.identity.first_name, timezone=self.timezone
         )
 
     # --- dispatch ----------------------------------------------------------------------
-    async def _dispatch(self, ctx: _Ctx, event: Event) -> None:
+    async def _dispatch(self, ctx: Ctx, event: Event) -> None:
         t = ctx.t
         if isinstance(event, Command):
             await self._command(ctx, event)
@@ -201,7 +231,7 @@ class Conversation:
         inp = TextInput(event.text) if isinstance(event, Text) else event.input
         await self._answer(ctx, run, inp)
 
-    async def _ready_run(self, ctx: _Ctx) -> Run | None:
+    async def _ready_run(self, ctx: Ctx) -> Run | None:
         """The open run of an onboarded person; otherwise say what comes next and give None."""
         if ctx.participant.stage != "ready":
             await self._onboarding(ctx)
@@ -211,7 +241,7 @@ class Conversation:
             await self._offer_flows(ctx, ctx.t.gettext("There is no interview open for you."))
         return run
 
-    async def _command(self, ctx: _Ctx, cmd: Command) -> None:
+    async def _command(self, ctx: Ctx, cmd: Command) -> None:
         t = ctx.t
         name = cmd.name
         if name == "start":
@@ -224,7 +254,42 @@ class Conversation:
             ctx.say(t.gettext("Which language would you like?"), language_buttons())
             return
         if name == "privacy":
-            ctx.say(privacy_text(t, full=True))
+            ctx.say(privacy_text(t, self.notice_version, full=True))
+            return
+        if name in STAFF_COMMANDS:
+            await self._staff_command(ctx, name, cmd.args)
+            return
+        if name == "stop":
+            ctx.participant.opted_out = True
+            ctx.say(
+                t.gettext(
+                    "OK, you will get no more invitations or reminders. "
+                    "Send /start if you want them again."
+                )
+            )
+            return
+        if name == "mydata":
+            data = await privacy.personal_data(ctx.repo, ctx.participant.id)
+            ctx.out.replies.append(
+                SendDocument(
+                    ctx.chat_id,
+                    f"my-data-{ctx.participant.pseudonym}.json",
+                    privacy.personal_data_json(data),
+                    t.gettext("Everything we have stored about you."),
+                )
+            )
+            return
+        if name == "delete":
+            ctx.say(
+                t.gettext(
+                    "Do you want us to delete your data — your answers, voice notes, photos "
+                    "and the link to your Telegram account? This cannot be undone."
+                ),
+                [
+                    [(t.gettext("🗑 Yes, delete my data"), callbacks.choice("x", "yes"))],
+                    [(t.gettext("No, keep it"), callbacks.choice("x", "no"))],
+                ],
+            )
             return
         if name not in ("back", "pause", "resume", "cancel"):
             ctx.say(t.gettext("I don't know that command. /help lists what I understand."))
@@ -241,10 +306,43 @@ class Conversation:
         else:
             await self._cancel(ctx, run)
 
+    async def _staff_command(self, ctx: Ctx, name: str, args: str) -> None:
+        now = self.clock()
+        if name == "grant":
+            await staff.grant(ctx, args, self.bot_username, now)
+        elif name == "revoke":
+            await staff.revoke(ctx, args, self.admin_ids)
+        elif name == "invite":
+            await staff.invite(ctx, args, self.bot_username, now)
+        else:
+            await staff.whoami(ctx)
+
+    async def _delete(self, ctx: Ctx, confirmed: bool) -> None:
+        t = ctx.t
+        if not confirmed:
+            ctx.ack(t.gettext("Nothing was deleted."))
+            ctx.say(t.gettext("Nothing was deleted."))
+            return
+        await privacy.erase_participant(
+            ctx.repo, ctx.participant.id, self.media_dir, self.delete_mode
+        )
+        ctx.ack(t.gettext("Deleted."))
+        ctx.say(
+            t.gettext(
+                "Your data has been deleted and you will get no more messages from us. "
+                "If you write again, we start from the beginning."
+            )
+        )
+
     # --- onboarding --------------------------------------------------------------------
-    async def _start_command(self, ctx: _Ctx, payload: str) -> None:
+    async def _start_command(self, ctx: Ctx, payload: str) -> None:
         t = ctx.t
         p = ctx.participant
+        if p.opted_out:
+            p.opted_out = False
+            ctx.say(t.gettext("Invitations and reminders are switched on again."))
+        if payload and await staff.redeem(ctx, payload, self.clock()):
+            payload = ""
         if payload:
             p.pending_flow = payload[:64]
         if p.stage != "ready":
@@ -276,7 +374,7 @@ class Conversation:
             return
         await self._offer_flows(ctx, t.gettext("Welcome back!"))
 
-    async def _onboarding(self, ctx: _Ctx) -> None:
+    async def _onboarding(self, ctx: Ctx) -> None:
         """Ask the next onboarding question: language first, then consent."""
         t = ctx.t
         p = ctx.participant
@@ -289,17 +387,56 @@ class Conversation:
         if p.stage == "language":
             ctx.say(t.gettext("Which language would you like?"), language_buttons())
             return
-        if await ctx.repo.has_consent(p.id, NOTICE_VERSION):
+        if await ctx.repo.has_consent(p.id, self.notice_version):
             p.stage = "ready"
             await self._start_pending(ctx)
             return
+        if p.stage == "minor" and await self._parental_consent(ctx):
+            return
+        if p.stage == "minor":
+            ctx.say(minor_text(t))
+            return
         p.stage = "consent"
+        version = self.notice_version
         ctx.say(
-            privacy_text(t, full=False),
-            [[(t.gettext("✅ I agree"), callbacks.choice("c", NOTICE_VERSION))]],
+            privacy_text(t, version, full=False),
+            [
+                [
+                    (
+                        t.gettext("✅ I am 16 or older and agree"),
+                        callbacks.choice("c", version + ":16"),
+                    )
+                ],
+                [(t.gettext("I am under 16"), callbacks.choice("c", version + ":u16"))],
+            ],
         )
 
-    async def _set_locale(self, ctx: _Ctx, locale: str) -> None:
+    async def _parental_consent(self, ctx: Ctx) -> bool:
+        """Under 16: go ahead only if a parent's consent is on file for one of their groups."""
+        p = ctx.participant
+        on_file = await ctx.repo.parental_consent_on_file(p.id)
+        if on_file is None:
+            return False
+        group, link = on_file
+        await ctx.repo.add_consent(
+            p.id,
+            self.notice_version,
+            ctx.t.locale,
+            "parent",
+            age_band="under16",
+            confirmed_by=link.created_by,
+            group_id=group.id,
+        )
+        p.stage = "ready"
+        ctx.say(
+            ctx.t.gettext(
+                "Your school has your parents' consent on file. Welcome — you can take part!"
+            )
+        )
+        await self._start_pending(ctx)
+        return True
+
+    async def _set_locale(self, ctx: Ctx, locale: str) -> None:
         ctx.participant.locale = locale
         ctx.t = translator(locale, self.timezone)
         ctx.ack(LANGUAGE_NAMES.get(locale, locale))
@@ -315,21 +452,31 @@ class Conversation:
         if run is not None and run.status == "active":
             self._show_prompt(ctx, run)
 
-    async def _consent(self, ctx: _Ctx, version: str) -> None:
+    async def _consent(self, ctx: Ctx, value: str) -> None:
         t = ctx.t
         p = ctx.participant
-        if version != NOTICE_VERSION:
-            ctx.ack(t.gettext("This notice is out of date."), alert=False)
+        version, _, band = value.rpartition(":")
+        if version != self.notice_version or band not in ("16", "u16"):
+            ctx.ack(t.gettext("This notice is out of date."))
             await self._onboarding(ctx)
             return
-        if not await ctx.repo.has_consent(p.id, NOTICE_VERSION):
-            await ctx.repo.add_consent(p.id, NOTICE_VERSION, t.locale)
+        if await ctx.repo.has_consent(p.id, self.notice_version):
+            ctx.ack(t.gettext("Thank you!"))
+            return
+        if band == "u16":
+            ctx.ack()
+            p.age_band = "under16"
+            p.stage = "minor"
+            if not await self._parental_consent(ctx):
+                ctx.say(minor_text(t))
+            return
+        p.age_band = "16plus"
+        await ctx.repo.add_consent(p.id, self.notice_version, t.locale, age_band="16plus")
         ctx.ack(t.gettext("Thank you!"))
-        if p.stage != "ready":
-            p.stage = "ready"
-            await self._start_pending(ctx)
+        p.stage = "ready"
+        await self._start_pending(ctx)
 
-    async def _start_pending(self, ctx: _Ctx) -> None:
+    async def _start_pending(self, ctx: Ctx) -> None:
         pending = ctx.participant.pending_flow
         ctx.participant.pending_flow = None
         if pending and self.catalog.get(pending) is not None:
@@ -337,7 +484,7 @@ class Conversation:
         else:
             await self._offer_flows(ctx, ctx.t.gettext("Thank you! You can start now."))
 
-    async def _offer_flows(self, ctx: _Ctx, lead: str) -> None:
+    async def _offer_flows(self, ctx: Ctx, lead: str) -> None:
         t = ctx.t
         flows = self.catalog.all()
         if not flows:
@@ -347,7 +494,7 @@ class Conversation:
         ctx.say(lead + "\n\n" + t.gettext("What would you like to start?"), buttons)
 
     # --- buttons -----------------------------------------------------------------------
-    async def _tap(self, ctx: _Ctx, tap: Tap) -> None:
+    async def _tap(self, ctx: Ctx, tap: Tap) -> None:
         t = ctx.t
         parsed = callbacks.parse(tap.data)
         if parsed is None:
@@ -358,6 +505,8 @@ class Conversation:
                 await self._set_locale(ctx, parsed.value)
             elif parsed.kind == "c":
                 await self._consent(ctx, parsed.value)
+            elif parsed.kind == "x" and parsed.value in ("yes", "no"):
+                await self._delete(ctx, parsed.value == "yes")
             elif parsed.kind == "f" and ctx.participant.stage == "ready":
                 ctx.ack()
                 await self._start_flow(ctx, parsed.value)
@@ -388,7 +537,7 @@ class Conversation:
         await self._answer(ctx, run, ButtonInput(parsed.action), tap=True)
 
     # --- answering ---------------------------------------------------------------------
-    async def _answer(self, ctx: _Ctx, run: Run, inp: Any, tap: bool = False) -> None:
+    async def _answer(self, ctx: Ctx, run: Run, inp: Any, tap: bool = False) -> None:
         flow = self._flow(run)
         state = engine.RunState.from_dict(run.state)
         ectx = self._engine_ctx(ctx)
@@ -455,7 +604,7 @@ class Conversation:
         turn = engine.submit(flow, state, result.value, ectx)
         await self._apply(ctx, run, turn, self._wording(ctx, flow, state))
 
-    def _wording(self, ctx: _Ctx, flow: Flow, state: engine.RunState) -> str:
+    def _wording(self, ctx: Ctx, flow: Flow, state: engine.RunState) -> str:
         """The current question as stored with its answer: exact, but with the name masked
         (answers must stay free of identity once the identity link is deleted)."""
         masked = engine.Context(
@@ -472,7 +621,7 @@ class Conversation:
             return reprompt
         return hint(rejected, t)
 
-    async def _settle(self, ctx: _Ctx, run: Run) -> None:
+    async def _settle(self, ctx: Ctx, run: Run) -> None:
         flow = self._flow(run)
         state = engine.RunState.from_dict(run.state)
         run.collect_until = None
@@ -482,7 +631,7 @@ class Conversation:
         turn = engine.submit(flow, state, answer.value, self._engine_ctx(ctx))
         await self._apply(ctx, run, turn, self._wording(ctx, flow, state))
 
-    async def _apply(self, ctx: _Ctx, run: Run, turn: Turn, wording: str | None = None) -> None:
+    async def _apply(self, ctx: Ctx, run: Run, turn: Turn, wording: str | None = None) -> None:
         """Persist a turn's answers (with `wording`, the question as shown) and state, then
         queue what the person sees next."""
         now = self.clock()
@@ -522,7 +671,7 @@ class Conversation:
             for row in prompt.buttons
         ]
 
-    def _show_prompt(self, ctx: _Ctx, run: Run, lead: str | None = None) -> None:
+    def _show_prompt(self, ctx: Ctx, run: Run, lead: str | None = None) -> None:
         """(Re)send the current question, optionally after a hint, as one message."""
         flow = self._flow(run)
         state = engine.RunState.from_dict(run.state)
@@ -532,17 +681,24 @@ class Conversation:
         text = f"{lead}\n\n{prompt.text}" if lead else prompt.text
         self._say_prompt(ctx, run, prompt, text)
 
-    def _say_prompt(self, ctx: _Ctx, run: Run, prompt: Prompt, text: str) -> None:
+    def _say_prompt(self, ctx: Ctx, run: Run, prompt: Prompt, text: str) -> None:
         keys = self._keys(run, prompt)
         # Only a question with buttons is remembered: its buttons get edited or cleared later.
         ctx.say(text, keys, run.id if keys else None)
 
     # --- run commands ------------------------------------------------------------------
-    async def _start_flow(self, ctx: _Ctx, flow_id: str) -> None:
+    async def _start_flow(self, ctx: Ctx, flow_id: str) -> None:
         t = ctx.t
         flow = self.catalog.get(flow_id)
         if flow is None:
             await self._offer_flows(ctx, t.gettext("I don't know this interview."))
+            return
+        if not await ctx.repo.has_consent(ctx.participant.id, self.notice_version):
+            # The privacy notice changed since they agreed: ask again before a new flow.
+            ctx.participant.pending_flow = flow_id
+            ctx.participant.stage = "consent"
+            ctx.say(t.gettext("Our privacy notice has changed. Please read it again."))
+            await self._onboarding(ctx)
             return
         run = await ctx.repo.open_run(ctx.participant.id)
         if run is not None:
@@ -575,7 +731,7 @@ class Conversation:
         )
         await self._apply(ctx, run, turn)
 
-    async def _back(self, ctx: _Ctx, run: Run) -> None:
+    async def _back(self, ctx: Ctx, run: Run) -> None:
         if run.collect_until is not None:
             await self._settle(ctx, run)
             if run.status != "active":
@@ -589,7 +745,7 @@ class Conversation:
         turn = engine.back(flow, state, self._engine_ctx(ctx))
         await self._apply(ctx, run, turn)
 
-    async def _pause(self, ctx: _Ctx, run: Run) -> None:
+    async def _pause(self, ctx: Ctx, run: Run) -> None:
         if run.collect_until is not None:
             await self._settle(ctx, run)
             if run.status != "active":
@@ -605,14 +761,14 @@ class Conversation:
             )
         )
 
-    async def _resume(self, ctx: _Ctx, run: Run) -> None:
+    async def _resume(self, ctx: Ctx, run: Run) -> None:
         run.status = "active"
         lead = ctx.t.gettext(
             "Welcome back! Your answers up to {when} are saved. Here is where you left off:"
         ).format(when=ctx.t.datetime(run.updated_at))
         self._show_prompt(ctx, run, lead=lead)
 
-    async def _cancel(self, ctx: _Ctx, run: Run) -> None:
+    async def _cancel(self, ctx: Ctx, run: Run) -> None:
         run.status = "incomplete"
         run.collect_until = None
         run.finished_at = self.clock()
@@ -662,12 +818,24 @@ def help_text(t: Translator) -> str:
             t.gettext("/cancel – stop the interview (your answers so far are kept)"),
             t.gettext("/language – choose another language"),
             t.gettext("/privacy – what happens with your answers"),
+            t.gettext("/mydata – get everything we stored about you"),
+            t.gettext("/delete – delete your data"),
+            t.gettext("/stop – no more invitations or reminders"),
             t.gettext("/help – this list"),
         ]
     )
 
 
-def privacy_text(t: Translator, full: bool) -> str:
+def minor_text(t: Translator) -> str:
+    """The kind explanation for under-16s without parental consent on file."""
+    return t.gettext(
+        "Thank you for wanting to take part! Because you are under 16, we need your "
+        "parents' consent first. Your school or youth worker has a special link for your "
+        "class — once you have joined through it, send /start again."
+    )
+
+
+def privacy_text(t: Translator, version: str, full: bool) -> str:
     """The privacy notice: short on first contact, full on /privacy."""
     short = t.gettext(
         "Before we start: your answers are stored under a code name (pseudonym), not your "
@@ -688,5 +856,5 @@ def privacy_text(t: Translator, full: bool) -> str:
             "only the code name, never your Telegram name, username or phone number."
         )
         + "\n\n"
-        + t.gettext("Notice version: {version}").format(version=NOTICE_VERSION)
+        + t.gettext("Notice version: {version}").format(version=version)
     )

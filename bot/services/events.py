@@ -42,4 +42,20 @@ class Edited:
     """The person edited one of their earlier messages."""
 
 
+@dataclass(frozen=True)
+class AddedToGroup:
+    """Someone added the bot to a Telegram group."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class GroupMessage:
+    """A message the bot sees in a group (in privacy mode: commands and replies to it)."""
+
+    chat_id: int
+    command: str | None = None
+
+
 Event = Command | Text | Media | Tap | Edited
+GroupEvent = AddedToGroup | GroupMessage

@@ -49,6 +49,23 @@ class ClearButtons:
 
 
 @dataclass(frozen=True)
+class SendDocument:
+    """Send a file (e.g. the person's own data as JSON)."""
+
+    chat_id: int
+    filename: str
+    data: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class LeaveChat:
+    """Leave a group the bot must not be in."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True)
 class Schedule:
     """Call back `Conversation.settle_text(run_id)` at `at` (end of the merge window)."""
 
@@ -56,7 +73,7 @@ class Schedule:
     at: datetime
 
 
-Reply = SendText | EditText | ClearButtons | Schedule
+Reply = SendText | EditText | ClearButtons | SendDocument | LeaveChat | Schedule
 
 
 @dataclass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -18,14 +20,27 @@ from telegram.ext import Application, ContextTypes
 
 from bot.i18n import Translator, available_locales, negotiate, translator
 from bot.services.conversation import Conversation
-from bot.services.events import Command, Edited, Event, Media, Tap, Text
+from bot.services.events import (
+    AddedToGroup,
+    Command,
+    Edited,
+    Event,
+    GroupEvent,
+    GroupMessage,
+    Media,
+    Tap,
+    Text,
+)
+from bot.services.flood import FloodGuard
 from bot.services.replies import (
     ClearButtons,
     EditText,
     Keyboard,
+    LeaveChat,
     Outcome,
     Person,
     Schedule,
+    SendDocument,
     SendText,
 )
 from flows.engine import OtherInput, PhotoInput, VoiceInput
@@ -36,6 +51,39 @@ MAX_TEXT = 4096
 SEND_ATTEMPTS = 4
 
 
+def to_group_event(update: Update, bot_id: int) -> tuple[Person, GroupEvent] | None:
+    """A group update the bot must react to: being added, or a message it can see."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None or chat.type not in ("group", "supergroup"):
+        return None
+    person = _person(user, chat.id)
+    member = update.my_chat_member
+    if member is not None:
+        joined = member.new_chat_member.status in ("member", "administrator")
+        was_out = member.old_chat_member.status in ("left", "kicked")
+        if member.new_chat_member.user.id == bot_id and joined and was_out:
+            return person, AddedToGroup(chat.id)
+        return None
+    message = update.message
+    if message is None or user.is_bot:
+        return None
+    command = None
+    if message.text and message.text.startswith("/"):
+        command = message.text.split()[0][1:].split("@", 1)[0].lower()
+    return person, GroupMessage(chat.id, command)
+
+
+def _person(user, chat_id: int) -> Person:
+    return Person(
+        telegram_user_id=user.id,
+        chat_id=chat_id,
+        first_name=user.first_name or "",
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
 def to_event(update: Update) -> tuple[Person, Event] | None:
     """Translate a private-chat update into a person and what they did; None to ignore."""
     user = update.effective_user
@@ -43,7 +91,7 @@ def to_event(update: Update) -> tuple[Person, Event] | None:
     if user is None or chat is None or user.is_bot:
         return None
     if chat.type != "private":
-        return None  # groups are handled by the polls feature, not by interviews
+        return None
     person = Person(
         telegram_user_id=user.id,
         chat_id=chat.id,
@@ -126,17 +174,29 @@ class TelegramMediaStore:
 class TelegramAdapter:
     """Feeds updates to the use cases and carries out their replies."""
 
-    def __init__(self, app: Application, conversation: Conversation) -> None:
+    def __init__(
+        self, app: Application, conversation: Conversation, flood: FloodGuard | None = None
+    ) -> None:
         self.app = app
         self.conversation = conversation
         self.default_locale = conversation.default_locale
+        self.flood = flood or FloodGuard()
 
     async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update end to end (registered as the application's only handler)."""
+        group = to_group_event(update, self.app.bot.id)
+        if group is not None:
+            outcome = await self.conversation.handle_group(update.update_id, *group)
+            await self.deliver(outcome)
+            return
         translated = to_event(update)
         if translated is None:
             return
         person, event = translated
+        verdict = self.flood.check(person.telegram_user_id, time.monotonic())
+        if verdict != FloodGuard.ALLOW:
+            await self._flood_notice(update, person, verdict)
+            return
         query_id = update.callback_query.id if update.callback_query else None
         try:
             outcome = await self.conversation.handle(update.update_id, person, event)
@@ -147,6 +207,18 @@ class TelegramAdapter:
             sorry = t.gettext("Sorry, something went wrong on my side. Please send that again.")
             outcome = Outcome(replies=[SendText(person.chat_id, sorry)], callback_text=sorry)
         await self.deliver(outcome, query_id)
+
+    async def _flood_notice(self, update: Update, person: Person, verdict: str) -> None:
+        # Dropped on purpose: nothing is stored, and only one notice is sent per pause.
+        if verdict == FloodGuard.NOTICE:
+            t = translator(negotiate(person.language_code, self.default_locale))
+            text = t.gettext(
+                "You are sending a lot of messages very fast. I will ignore new messages "
+                "for a minute — then just carry on."
+            )
+            await self._call(self.app.bot.send_message, chat_id=person.chat_id, text=text)
+        if update.callback_query is not None:
+            await self._call(self.app.bot.answer_callback_query, update.callback_query.id)
 
     async def deliver(self, outcome: Outcome, callback_query_id: str | None = None) -> None:
         """Acknowledge the tap first (it must be quick), then send the replies in order."""
@@ -189,6 +261,16 @@ class TelegramAdapter:
                 message_id=reply.message_id,
                 reply_markup=None,
             )
+        elif isinstance(reply, SendDocument):
+            await self._call(
+                bot.send_document,
+                chat_id=reply.chat_id,
+                document=InputFile(reply.data, filename=reply.filename),
+                caption=reply.caption[:1024] or None,
+            )
+        elif isinstance(reply, LeaveChat):
+            log.info("leaving group %s: not added by staff", reply.chat_id)
+            await self._call(bot.leave_chat, chat_id=reply.chat_id)
         elif isinstance(reply, Schedule):
             self.schedule_settle(reply)
 
@@ -256,5 +338,8 @@ def command_list(t: Translator) -> list[BotCommand]:
         BotCommand("cancel", t.gettext("stop the interview")),
         BotCommand("language", t.gettext("choose a language")),
         BotCommand("privacy", t.gettext("what happens with your answers")),
+        BotCommand("mydata", t.gettext("get your data")),
+        BotCommand("delete", t.gettext("delete your data")),
+        BotCommand("stop", t.gettext("no more invitations or reminders")),
         BotCommand("help", t.gettext("all commands")),
     ]

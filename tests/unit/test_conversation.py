@@ -135,7 +135,7 @@ async def test_onboarding_consent_and_deep_link_start(env):
     h = Harness(conv, clock)
     await h.do(Command("start", "mini"))
     assert "Datenschutz" in h.last().text or "pseudonym" in h.last().text.lower()
-    assert h.last().buttons[0][0][1] == f"c:{NOTICE_VERSION}"
+    assert h.last().buttons[0][0][1] == f"c:{NOTICE_VERSION}:16"
     await h.press("✅")
     assert h.sent[-2].text == "Hallo Lea!"
     assert h.last().text == "Wer bist du, Lea?"

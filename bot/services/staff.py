@@ -1,0 +1,167 @@
+"""Staff use cases: roles by one-time link, revoking, group invite links, who am I.
+
+Every function checks the role from the database (and BACKBONE_ADMIN_IDS) at the moment it
+runs; a link or a button never carries authority of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from bot.services.context import Ctx
+
+ROLE_LINK_VALID = timedelta(hours=48)
+GROUP_LINK_VALID = timedelta(days=90)
+GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Deep-link payload prefixes; flow ids are lowercase, so they can never collide.
+GRANT_PREFIX = "G"
+JOIN_PREFIX = "J"
+PARENTAL_FLAG = "--parental-consent-on-file"
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """https://t.me/<bot>?start=<payload>."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def refuse(ctx: Ctx, admin_only: bool = False) -> bool:
+    """Say no (once, politely) unless the person has the role; True when refused."""
+    allowed = ctx.role == "admin" if admin_only else ctx.is_staff
+    if not allowed:
+        ctx.say(ctx.t.gettext("Sorry, this command is only for the backbone team."))
+    return not allowed
+
+
+async def grant(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
+    """/grant facilitator|admin — a link that gives the role once, valid for 48 hours."""
+    if refuse(ctx, admin_only=True):
+        return
+    role = args.strip().lower()
+    if role not in ("facilitator", "admin"):
+        ctx.say(ctx.t.gettext("Usage: /grant facilitator or /grant admin"))
+        return
+    invite = await ctx.repo.add_invite(
+        "role",
+        ctx.participant.pseudonym,
+        role=role,
+        expires_at=now + ROLE_LINK_VALID,
+        single_use=True,
+    )
+    await ctx.repo.audit(
+        ctx.participant.pseudonym, "role_link_created", {"role": role, "valid_hours": 48}
+    )
+    ctx.say(
+        ctx.t.gettext(
+            "Send this link to the person who should become {role}. It works once, "
+            "within 48 hours:\n{link}"
+        ).format(role=role, link=deep_link(bot_username, GRANT_PREFIX + invite.token))
+    )
+
+
+async def revoke(ctx: Ctx, args: str, admin_ids: frozenset[int]) -> None:
+    """/revoke <pseudonym> — back to participant."""
+    if refuse(ctx, admin_only=True):
+        return
+    pseudonym = args.strip()
+    if not pseudonym:
+        ctx.say(ctx.t.gettext("Usage: /revoke P-XXXXXX (the person's code name, see /whoami)"))
+        return
+    target = await ctx.repo.participant_by_pseudonym(pseudonym)
+    if target is None:
+        ctx.say(ctx.t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=pseudonym))
+        return
+    identity = await ctx.repo.identity_of(target.id)
+    if identity is not None and identity.telegram_user_id in admin_ids:
+        ctx.say(
+            ctx.t.gettext(
+                "{pseudonym} is an admin by the bot's settings (BACKBONE_ADMIN_IDS); "
+                "change it there."
+            ).format(pseudonym=target.pseudonym)
+        )
+        return
+    previous = target.role
+    target.role = "participant"
+    await ctx.repo.audit(
+        ctx.participant.pseudonym,
+        "role_revoked",
+        {"target": target.pseudonym, "previous": previous},
+    )
+    ctx.say(ctx.t.gettext("{pseudonym} is now a participant.").format(pseudonym=target.pseudonym))
+
+
+async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
+    """/invite <group> [--parental-consent-on-file] — a link that puts people in a group."""
+    if refuse(ctx, admin_only=True):
+        return
+    words = args.split()
+    parental = PARENTAL_FLAG in words
+    names = [w for w in words if w != PARENTAL_FLAG]
+    if len(names) != 1 or not GROUP_NAME.match(names[0].lower()):
+        ctx.say(
+            ctx.t.gettext(
+                "Usage: /invite <group> [--parental-consent-on-file], e.g. /invite school-a-9b"
+            )
+        )
+        return
+    name = names[0].lower()
+    group = await ctx.repo.ensure_group(name, ctx.participant.pseudonym)
+    link = await ctx.repo.add_invite(
+        "group",
+        ctx.participant.pseudonym,
+        group_id=group.id,
+        parental_consent=parental,
+        expires_at=now + GROUP_LINK_VALID,
+    )
+    await ctx.repo.audit(
+        ctx.participant.pseudonym,
+        "group_link_created",
+        {"group": name, "parental_consent_on_file": parental},
+    )
+    text = ctx.t.gettext("Invite link for the group {group} (valid 90 days):\n{link}").format(
+        group=name, link=deep_link(bot_username, JOIN_PREFIX + link.token)
+    )
+    if parental:
+        text += "\n\n" + ctx.t.gettext(
+            "You confirmed that the parents' consent for the under-16s of this group is on "
+            "file. This is recorded with your code name."
+        )
+    ctx.say(text)
+
+
+async def redeem(ctx: Ctx, payload: str, now: datetime) -> bool:
+    """Use a role or group link from /start; True if the payload was such a link."""
+    kind = {GRANT_PREFIX: "role", JOIN_PREFIX: "group"}.get(payload[:1])
+    if kind is None:
+        return False
+    t = ctx.t
+    link = await ctx.repo.invite(payload[1:])
+    expired = link is not None and link.expires_at is not None and link.expires_at < now
+    if link is None or link.kind != kind or expired or (link.single_use and link.used_at):
+        ctx.say(t.gettext("This link is not valid (any more). Please ask for a new one."))
+        return True
+    if kind == "role":
+        link.used_at = now
+        ctx.participant.role = link.role
+        await ctx.repo.audit(
+            link.created_by,
+            "role_granted",
+            {"target": ctx.participant.pseudonym, "role": link.role},
+        )
+        ctx.say(
+            t.gettext("You are now {role}. /help shows what you can do.").format(role=link.role)
+        )
+        return True
+    group = await ctx.repo.group_by_id(link.group_id)
+    if await ctx.repo.add_member(group.id, ctx.participant.id, link.token):
+        ctx.say(t.gettext("Welcome! You are now in the group {group}.").format(group=group.name))
+    return True
+
+
+async def whoami(ctx: Ctx) -> None:
+    """/whoami — the person's code name and role (staff need code names for /revoke)."""
+    ctx.say(
+        ctx.t.gettext("Your code name is {pseudonym}; your role: {role}.").format(
+            pseudonym=ctx.participant.pseudonym, role=ctx.role
+        )
+    )

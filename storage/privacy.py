@@ -1,0 +1,277 @@
+"""Queries behind the privacy use cases: one person's data, erasure, unlinking, audit log.
+
+Deletes are explicit, table by table, instead of relying on ON DELETE CASCADE: SQLite only
+enforces foreign keys when the pragma is on, and the counts are needed for the audit log.
+They are ORM-enabled statements, so objects of the same session that match are marked
+deleted (or updated) too, and a later flush does not trip over rows that no longer exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Consent,
+    FlowVersion,
+    Group,
+    GroupMember,
+    Identity,
+    Participant,
+    Run,
+)
+from storage.repo import OPEN_STATUSES
+
+
+@dataclass(slots=True)
+class PersonData:
+    """Everything stored about one participant, as ORM-free rows (plain dicts)."""
+
+    participant: dict[str, Any]
+    identity: dict[str, Any] | None
+    consents: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    runs: list[dict[str, Any]]  # each with an "answers" list
+
+
+@dataclass(slots=True)
+class Removed:
+    """What an erase or unlink touched: counts, plus the media paths the answers mention."""
+
+    pseudonym: str
+    runs: int = 0
+    answers: int = 0
+    media_paths: list[str] = field(default_factory=list)
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def media_path(value: Any) -> str | None:
+    """The file path in a voice/photo answer ({"file_id": ..., "path": "P-.../run1-q.ogg"})."""
+    if isinstance(value, dict) and isinstance(value.get("path"), str) and value["path"]:
+        return value["path"]
+    return None
+
+
+async def person_data(session: AsyncSession, participant_id: int) -> PersonData | None:
+    """Read everything stored about one participant; None if there is no such participant."""
+    participant = (
+        await session.execute(
+            select(
+                Participant.pseudonym,
+                Participant.locale,
+                Participant.role,
+                Participant.age_band,
+                Participant.opted_out,
+                Participant.stage,
+                Participant.pending_flow,
+                Participant.created_at,
+            ).where(Participant.id == participant_id)
+        )
+    ).one_or_none()
+    if participant is None:
+        return None
+    identity = (
+        await session.execute(
+            select(
+                Identity.telegram_user_id,
+                Identity.chat_id,
+                Identity.first_name,
+                Identity.username,
+                Identity.language_code,
+                Identity.created_at,
+            ).where(Identity.participant_id == participant_id)
+        )
+    ).one_or_none()
+    consents = (
+        await session.execute(
+            select(
+                Consent.notice_version,
+                Consent.locale,
+                Consent.given_by,
+                Consent.age_band,
+                Consent.confirmed_by,
+                Group.name.label("group"),
+                Consent.given_at,
+                Consent.withdrawn_at,
+            )
+            .outerjoin(Group, Group.id == Consent.group_id)
+            .where(Consent.participant_id == participant_id)
+            .order_by(Consent.given_at, Consent.id)
+        )
+    ).all()
+    groups = (
+        await session.execute(
+            select(Group.name, GroupMember.joined_at)
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(GroupMember.participant_id == participant_id)
+            .order_by(GroupMember.joined_at, Group.name)
+        )
+    ).all()
+    runs = [
+        {**_row(r), "answers": []}
+        for r in (
+            await session.execute(
+                select(
+                    Run.id,
+                    FlowVersion.flow_id,
+                    FlowVersion.version.label("flow_version"),
+                    Run.status,
+                    Run.locale,
+                    Run.started_at,
+                    Run.finished_at,
+                )
+                .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
+                .where(Run.participant_id == participant_id)
+                .order_by(Run.started_at, Run.id)
+            )
+        ).all()
+    ]
+    if runs:
+        by_run = {run["id"]: run for run in runs}
+        answers = await session.execute(
+            select(
+                Answer.run_id,
+                Answer.step_id,
+                Answer.value,
+                Answer.skipped,
+                Answer.shown_text,
+                Answer.locale,
+                Answer.answered_at,
+                Answer.updated_at,
+                Answer.revision,
+            )
+            .where(Answer.run_id.in_(list(by_run)))
+            .order_by(Answer.run_id, Answer.answered_at, Answer.id)
+        )
+        for answer in answers:
+            by_run[answer.run_id]["answers"].append(_row(answer))
+    return PersonData(
+        participant=_row(participant),
+        identity=_row(identity) if identity is not None else None,
+        consents=[_row(c) for c in consents],
+        groups=[_row(g) for g in groups],
+        runs=runs,
+    )
+
+
+async def _pseudonym(session: AsyncSession, participant_id: int) -> str | None:
+    return await session.scalar(
+        select(Participant.pseudonym).where(Participant.id == participant_id)
+    )
+
+
+async def _runs_and_answers(session: AsyncSession, participant_id: int) -> tuple[int, int]:
+    runs = await session.scalar(
+        select(func.count()).select_from(Run).where(Run.participant_id == participant_id)
+    )
+    answers = await session.scalar(
+        select(func.count())
+        .select_from(Answer)
+        .join(Run, Run.id == Answer.run_id)
+        .where(Run.participant_id == participant_id)
+    )
+    return int(runs or 0), int(answers or 0)
+
+
+async def delete_person(session: AsyncSession, participant_id: int) -> Removed | None:
+    """Delete a participant and everything attached; None if there is no such participant."""
+    pseudonym = await _pseudonym(session, participant_id)
+    if pseudonym is None:
+        return None
+    run_ids = select(Run.id).where(Run.participant_id == participant_id)
+    values = await session.scalars(select(Answer.value).where(Answer.run_id.in_(run_ids)))
+    removed = Removed(pseudonym, media_paths=[p for v in values if (p := media_path(v))])
+    removed.answers = (
+        await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
+    ).rowcount
+    removed.runs = (
+        await session.execute(delete(Run).where(Run.participant_id == participant_id))
+    ).rowcount
+    for model in (Consent, GroupMember, Identity):
+        await session.execute(delete(model).where(model.participant_id == participant_id))
+    await session.execute(delete(Participant).where(Participant.id == participant_id))
+    return removed
+
+
+async def unlink_person(
+    session: AsyncSession, participant_id: int, now: datetime
+) -> Removed | None:
+    """Cut a participant off from Telegram, keeping runs and answers under the pseudonym.
+
+    Consents are marked withdrawn, the participant opted out, group memberships removed and
+    open runs closed as incomplete (nobody can reach or continue them any more).
+    """
+    pseudonym = await _pseudonym(session, participant_id)
+    if pseudonym is None:
+        return None
+    runs, answers = await _runs_and_answers(session, participant_id)
+    await session.execute(
+        update(Consent)
+        .where(Consent.participant_id == participant_id, Consent.withdrawn_at.is_(None))
+        .values(withdrawn_at=now)
+    )
+    await session.execute(
+        update(Run)
+        .where(Run.participant_id == participant_id, Run.status.in_(OPEN_STATUSES))
+        .values(status="incomplete", collect_until=None, finished_at=now, updated_at=now)
+    )
+    await session.execute(
+        update(Participant)
+        .where(Participant.id == participant_id)
+        .values(opted_out=True, pending_flow=None)
+    )
+    await session.execute(delete(GroupMember).where(GroupMember.participant_id == participant_id))
+    await session.execute(delete(Identity).where(Identity.participant_id == participant_id))
+    return Removed(pseudonym, runs=runs, answers=answers)
+
+
+async def flow_known(session: AsyncSession, flow_id: str) -> bool:
+    """Whether any version of this flow was ever stored."""
+    stmt = select(FlowVersion.id).where(FlowVersion.flow_id == flow_id).limit(1)
+    return (await session.scalar(stmt)) is not None
+
+
+async def unlink_finished(session: AsyncSession, flow_id: str | None) -> tuple[int, int]:
+    """Delete the identity of everyone (with runs of `flow_id`, or all if None) who has no
+    open run; returns (unlinked, skipped because of an open run)."""
+    # An open run of *any* flow keeps the link: deleting it would strand that interview.
+    open_run = exists().where(
+        Run.participant_id == Identity.participant_id, Run.status.in_(OPEN_STATUSES)
+    )
+    scope = [] if flow_id is None else [Identity.participant_id.in_(_with_runs_of(flow_id))]
+    # One statement decides and deletes, so a run opened meanwhile is seen by the delete.
+    unlinked = (
+        await session.execute(
+            delete(Identity).where(*scope, ~open_run).execution_options(synchronize_session=False)
+        )
+    ).rowcount
+    skipped = await session.scalar(
+        select(func.count()).select_from(Identity).where(*scope, open_run)
+    )
+    return int(unlinked or 0), int(skipped or 0)
+
+
+def _with_runs_of(flow_id: str) -> Any:
+    return (
+        select(Run.participant_id)
+        .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
+        .where(FlowVersion.flow_id == flow_id)
+    )
+
+
+async def audit_since(session: AsyncSession, since: datetime | None) -> list[dict[str, Any]]:
+    """Audit entries (at, actor, action, details), oldest first, optionally from `since` on."""
+    stmt = select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.details)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    rows = await session.execute(stmt.order_by(AuditEntry.at, AuditEntry.id))
+    return [_row(r) for r in rows]
