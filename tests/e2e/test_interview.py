@@ -32,7 +32,7 @@ def test_full_interview_in_german_touches_every_question_type(bot, fake_api, mig
     act(lea, lambda: lea.send("Ich habe ein Praktikum gemacht."), "Sprachnachricht")
     act(lea, lambda: lea.send_voice(duration=7, data=b"OggS-voice"), "Foto")
     act(lea, lambda: lea.send_photo(data=b"\xff\xd8jpeg"), "Danke dir, Lea!")
-    lea.wait_for("saved" if False else "/start")
+    lea.wait_for("/start")
 
     stored = answer_map(migrated_url)
     assert stored["self_image"] == "Ich bin neugierig\nund mag Musik"
@@ -106,7 +106,7 @@ def test_invalid_inputs_get_a_hint_and_the_question_again(bot, fake_api, migrate
     act(ali, lambda: ali.send("viele"), "Stunden")
     act(ali, lambda: ali.send("10"), "Unterstützung")
     # too few selections, then a photo for a choice question
-    act(ali, lambda: ali.press("Fertig"), "mindestens" if False else "Unterstützung")
+    act(ali, lambda: ali.press("Fertig"), "Unterstützung")
     act(ali, lambda: ali.send_photo(), "Unterstützung")
     act(ali, lambda: ali.press("Praktikum"), "✅ Praktikum")
     act(ali, lambda: ali.press("Fertig"), "Termin")
