@@ -248,7 +248,7 @@ class Conversation:
             await self._start_command(ctx, cmd.args.strip())
             return
         if name == "help":
-            ctx.say(help_text(t))
+            ctx.say(help_text(t, ctx.role))
             return
         if name == "language":
             ctx.say(t.gettext("Which language would you like?"), language_buttons())
@@ -806,24 +806,35 @@ def language_buttons() -> Keyboard:
     ]
 
 
-def help_text(t: Translator) -> str:
-    """The commands, explained in the person's language."""
-    return "\n".join(
-        [
-            t.gettext("What I understand:"),
-            t.gettext("/start – start or continue an interview"),
-            t.gettext("/back – go back to the previous question and change your answer"),
-            t.gettext("/pause – take a break (send any message to go on)"),
-            t.gettext("/resume – continue where you left off"),
-            t.gettext("/cancel – stop the interview (your answers so far are kept)"),
-            t.gettext("/language – choose another language"),
-            t.gettext("/privacy – what happens with your answers"),
-            t.gettext("/mydata – get everything we stored about you"),
-            t.gettext("/delete – delete your data"),
-            t.gettext("/stop – no more invitations or reminders"),
-            t.gettext("/help – this list"),
+def help_text(t: Translator, role: str = "participant") -> str:
+    """The commands, explained in the person's language (staff see theirs too)."""
+    lines = [
+        t.gettext("What I understand:"),
+        t.gettext("/start – start or continue an interview"),
+        t.gettext("/back – go back to the previous question and change your answer"),
+        t.gettext("/pause – take a break (send any message to go on)"),
+        t.gettext("/resume – continue where you left off"),
+        t.gettext("/cancel – stop the interview (your answers so far are kept)"),
+        t.gettext("/language – choose another language"),
+        t.gettext("/privacy – what happens with your answers"),
+        t.gettext("/mydata – get everything we stored about you"),
+        t.gettext("/delete – delete your data"),
+        t.gettext("/stop – no more invitations or reminders"),
+        t.gettext("/help – this list"),
+    ]
+    if role in STAFF_ROLES:
+        lines += [
+            "",
+            t.gettext("For the backbone team:"),
+            t.gettext("/whoami – your code name and role"),
         ]
-    )
+    if role == "admin":
+        lines += [
+            t.gettext("/grant facilitator|admin – a one-time link that gives a role"),
+            t.gettext("/revoke P-XXXXXX – take a role away"),
+            t.gettext("/invite <group> [--parental-consent-on-file] – a link to join a group"),
+        ]
+    return "\n".join(lines)
 
 
 def minor_text(t: Translator) -> str:
