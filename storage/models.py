@@ -260,3 +260,85 @@ class StaffChat(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollSession(Base):
+    """A round-table session: a facilitator, a join code, the people who joined."""
+
+    __tablename__ = "poll_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    facilitator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), index=True
+    )
+    # Where the facilitator sees live results (their private chat).
+    facilitator_chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # A prepared agenda (flows.agenda.Agenda as JSON) and how far it got.
+    agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    agenda_position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionMember(Base):
+    """A participant who joined a session (by link, QR code or typed code)."""
+
+    __tablename__ = "session_members"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("poll_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Poll(Base):
+    """One question put to a session (or to a Telegram group as a native poll)."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("poll_sessions.id", ondelete="CASCADE"), index=True
+    )
+    # flows.agenda.PollSpec as JSON: type, question, options, anonymous, timer, ...
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # Random per-poll secret for anonymous polls: lets a person change their vote while the
+    # poll is open; erased on close, after which no vote can be linked to anyone.
+    salt: Mapped[str | None] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    results_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Group mode: the Telegram group and its native poll.
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    native_poll_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    native_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Vote(Base):
+    """The current vote of one voter in one poll (changing a vote updates this row)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    # sha256 of the poll's salt and the voter; no participant link for anonymous polls.
+    voter_key: Mapped[str] = mapped_column(String(64))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    # Option codes (list), a scale value or words, as the poll type needs.
+    value: Mapped[Any] = mapped_column(JSON)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
