@@ -31,6 +31,8 @@ def iter_flow_texts(source: str) -> Iterator[tuple[int, str, str, str]]:
     if not isinstance(root, MappingNode):
         return
     top = _mapping(root)
+    if "agenda" in top:
+        return  # an agenda (flows.agenda), not a flow: its texts are not translated here
     for key in ("title", "description"):
         node = top.get(key)
         if _is_text(node):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from flows.agenda import check_agenda_file, is_agenda_file
 from flows.model import Flow
 from flows.problems import FlowError, Problem
 from flows.schema import SchemaReader
@@ -58,8 +59,8 @@ def load_flow(path: str | Path) -> Flow:
     return flow
 
 
-def flow_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Flow files named by `paths`: files as given, directories' *.yaml/*.yml (not locales/)."""
+def _yaml_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named by `paths`: files as given, directories' *.yaml/*.yml (not locales/)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -75,27 +76,53 @@ def flow_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def flow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Flow files named by `paths`: files as given, directories' *.yaml/*.yml (not locales/);
+    agenda files (top-level `agenda:`, see flows.agenda) are left out."""
+    return [path for path in _yaml_files(paths) if not is_agenda_file(path)]
+
+
+def agenda_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Agenda files named by `paths` (directories are searched like for flows, so
+    `<flows dir>/agendas/*.yaml` is included)."""
+    return [path for path in _yaml_files(paths) if is_agenda_file(path)]
+
+
 def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
-    """Every problem in the flow files under `paths`, including flow ids used twice."""
+    """Every problem in the flow and agenda files under `paths`, including ids used twice.
+
+    A file whose top level has `agenda:` is checked as an agenda, not as a flow.
+    """
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    files = flow_files(paths)
+    seen_agendas: dict[str, str] = {}
+    files = _yaml_files(paths)
     for path in files:
         if not path.exists():
             problems.append(Problem(str(path), 0, None, "no such file or directory"))
             continue
+        if is_agenda_file(path):
+            agenda, found = check_agenda_file(path)
+            problems.extend(found)
+            if agenda is not None:
+                _note_id(problems, seen_agendas, "agenda", agenda.id, path)
+            continue
         flow, found = _check_file(path)
         problems.extend(found)
         if flow is not None:
-            if flow.id in seen:
-                problems.append(
-                    Problem(
-                        str(path), 1, None, f"flow id {flow.id!r} is also used by {seen[flow.id]}"
-                    )
-                )
-            else:
-                seen[flow.id] = str(path)
+            _note_id(problems, seen, "flow", flow.id, path)
     return problems
+
+
+def _note_id(
+    problems: list[Problem], seen: dict[str, str], kind: str, id_: str, path: Path
+) -> None:
+    if id_ in seen:
+        problems.append(
+            Problem(str(path), 1, None, f"{kind} id {id_!r} is also used by {seen[id_]}")
+        )
+    else:
+        seen[id_] = str(path)
 
 
 def load_flows(paths: Iterable[str | Path]) -> dict[str, Flow]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_BYTES = 64
+# l: language, c: consent, f: start flow, x: delete my data, v: vote, k: close poll,
+# n: next agenda poll
+CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n")
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class RunButton:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button outside a run: language (`l`), consent (`c`), flow start (`f`), delete (`x`)."""
+    """A button outside a run (see CHOICE_KINDS)."""
 
     kind: str
     value: str
@@ -51,6 +54,6 @@ def parse(data: str | None) -> RunButton | Choice | None:
         if run_id.isdigit() and index.isdigit() and action:
             return RunButton(int(run_id), int(index), action)
         return None
-    if kind in ("l", "c", "f", "x") and rest:
+    if kind in CHOICE_KINDS and rest:
         return Choice(kind, rest)
     return None

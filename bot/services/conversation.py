@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.i18n import LANGUAGE_NAMES, Translator, available_locales, negotiate, translator
@@ -17,6 +18,7 @@ from bot.services.catalog import FlowCatalog
 from bot.services.context import STAFF_ROLES, Ctx
 from bot.services.events import AddedToGroup, Command, Edited, Event, GroupEvent, Tap, Text
 from bot.services.hints import hint
+from bot.services.polls import CODE_PATTERN, SESSION_PREFIX, PollDesk
 from bot.services.replies import (
     ClearButtons,
     EditText,
@@ -31,7 +33,7 @@ from bot.services.replies import (
 from flows import engine
 from flows.engine import Accepted, ButtonInput, PhotoInput, Prompt, Rejected, TextInput, Turn
 from flows.model import Flow, StepType
-from storage.models import Identity, Participant, Run, utcnow
+from storage.models import Identity, Participant, PollSession, Run, utcnow
 from storage.repo import Database, Repo
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # Bump when the privacy notice changes: everyone is asked again before their next flow.
 NOTICE_VERSION = "2026-1"
 STAFF_COMMANDS = ("grant", "revoke", "invite", "whoami")
+POLL_COMMANDS = ("session", "poll", "close")
 TRANSACTION_ATTEMPTS = 3
 
 
@@ -72,8 +75,8 @@ class Conversation:
         self.notice_version = notice_version
         self.media_dir = Path(media_dir)
         self.delete_mode = delete_mode
-        # Set by the adapter once Telegram told it (needed for deep links).
-        self.bot_username = "backbone_bot"
+        self.polls = PollDesk(catalog.directory, clock)
+        self._bot_username = "backbone_bot"
         self.catalog = catalog
         self.default_locale = default_locale
         self.timezone = timezone
@@ -81,6 +84,16 @@ class Conversation:
         self.media = media
         self.clock = clock
         self._pinned: dict[int, Flow] = {}
+
+    @property
+    def bot_username(self) -> str:
+        """The bot's @username (for deep links); set by the adapter once Telegram told it."""
+        return self._bot_username
+
+    @bot_username.setter
+    def bot_username(self, value: str) -> None:
+        self._bot_username = value
+        self.polls.bot_username = value
 
     # --- entry points ----------------------------------------------------------------
     async def handle(self, update_id: int | None, person: Person, event: Event) -> Outcome:
@@ -133,10 +146,59 @@ class Conversation:
             elif event.command and not is_staff:
                 text = t.gettext("Sorry, this command is only for the backbone team.")
                 out.replies.append(SendText(chat_id, text))
+            elif event.command == "poll":
+                return await self.polls.group_poll(repo, chat_id, label, event.args, t)
+            elif event.command == "close":
+                return await self.polls.group_close(repo, chat_id, t)
             elif event.command:
                 text = t.gettext("Please use staff commands in a private chat with me.")
                 out.replies.append(SendText(chat_id, text))
         return out
+
+    async def handle_poll_answer(
+        self, update_id: int, person: Person, native_poll_id: str, option_ids: list[int]
+    ) -> Outcome:
+        """A vote on a native group poll (empty option_ids: the vote was withdrawn)."""
+        async with self.db.transaction() as repo:
+            if not await repo.claim_update(update_id):
+                return Outcome(duplicate=True)
+            identity = await repo.identity_by_telegram(person.telegram_user_id)
+            await self.polls.native_answer(
+                repo,
+                native_poll_id,
+                person.telegram_user_id,
+                option_ids,
+                identity.participant_id if identity else None,
+            )
+        return Outcome()
+
+    async def close_poll_due(self, poll_id: int) -> Outcome:
+        """A poll timer fired."""
+        async with self.db.transaction() as repo:
+            return await self.polls.close_due(repo, poll_id, self._staff_translator())
+
+    async def live_results(self, poll_id: int) -> EditText | None:
+        """The live results message of an open poll as it should look now."""
+        async with self.db.transaction() as repo:
+            return await self.polls.live_view(repo, poll_id, self._staff_translator())
+
+    async def remember_results_message(self, poll_id: int, message_id: int) -> None:
+        """Store the id of a poll's live results message."""
+        async with self.db.transaction() as repo:
+            await self.polls.remember_results_message(repo, poll_id, message_id)
+
+    async def remember_native_poll(self, poll_id: int, native_id: str, message_id: int) -> None:
+        """Store the Telegram ids of a native group poll."""
+        async with self.db.transaction() as repo:
+            await self.polls.remember_native(repo, poll_id, native_id, message_id)
+
+    async def poll_timers(self) -> tuple[list, list[int]]:
+        """Open polls' timers and ids (rebuilt after a restart)."""
+        async with self.db.transaction() as repo:
+            return await self.polls.due_timers(repo), await self.polls.open_polls(repo)
+
+    def _staff_translator(self) -> Translator:
+        return translator(self.default_locale, self.timezone)
 
     async def settle_text(self, run_id: int) -> Outcome:
         """End of the merge window: take the collected text as the answer and go on."""
@@ -222,6 +284,8 @@ class Conversation:
         if isinstance(event, Tap):
             await self._tap(ctx, event)
             return
+        if isinstance(event, Text) and await self._poll_text(ctx, event.text):
+            return
         run = await self._ready_run(ctx)
         if run is None:
             return
@@ -230,6 +294,32 @@ class Conversation:
             return
         inp = TextInput(event.text) if isinstance(event, Text) else event.input
         await self._answer(ctx, run, inp)
+
+    async def _poll_text(self, ctx: Ctx, text: str) -> bool:
+        """A typed join code, or words for an open words poll; True if the text was that."""
+        code = text.strip().upper()
+        if CODE_PATTERN.match(code) and await self._session_open(ctx, code):
+            if ctx.participant.stage != "ready":
+                ctx.participant.pending_flow = SESSION_PREFIX + code
+                await self._onboarding(ctx)
+            else:
+                await self.polls.join(ctx, code)
+            return True
+        if ctx.participant.stage != "ready":
+            return False
+        poll = await self.polls.words_poll_for(ctx)
+        if poll is None:
+            return False
+        await self.polls.words_answer(ctx, poll, text)
+        return True
+
+    async def _session_open(self, ctx: Ctx, code: str) -> bool:
+        return (
+            await ctx.repo.session.scalar(
+                select(PollSession.id).where(PollSession.code == code, PollSession.status == "open")
+            )
+            is not None
+        )
 
     async def _ready_run(self, ctx: Ctx) -> Run | None:
         """The open run of an onboarded person; otherwise say what comes next and give None."""
@@ -258,6 +348,14 @@ class Conversation:
             return
         if name in STAFF_COMMANDS:
             await self._staff_command(ctx, name, cmd.args)
+            return
+        if name in POLL_COMMANDS:
+            if name == "session":
+                await self.polls.session_command(ctx, cmd.args)
+            elif name == "poll":
+                await self.polls.poll_command(ctx, cmd.args)
+            else:
+                await self.polls.close_command(ctx)
             return
         if name == "stop":
             ctx.participant.opted_out = True
@@ -357,6 +455,9 @@ class Conversation:
                 )
             )
             await self._onboarding(ctx)
+            return
+        if p.pending_flow and p.pending_flow.startswith(SESSION_PREFIX):
+            await self._start_pending(ctx)
             return
         run = await ctx.repo.open_run(p.id)
         if run is not None:
@@ -479,7 +580,9 @@ class Conversation:
     async def _start_pending(self, ctx: Ctx) -> None:
         pending = ctx.participant.pending_flow
         ctx.participant.pending_flow = None
-        if pending and self.catalog.get(pending) is not None:
+        if pending and pending.startswith(SESSION_PREFIX):
+            await self.polls.join(ctx, pending.removeprefix(SESSION_PREFIX))
+        elif pending and self.catalog.get(pending) is not None:
             await self._start_flow(ctx, pending)
         else:
             await self._offer_flows(ctx, ctx.t.gettext("Thank you! You can start now."))
@@ -507,6 +610,10 @@ class Conversation:
                 await self._consent(ctx, parsed.value)
             elif parsed.kind == "x" and parsed.value in ("yes", "no"):
                 await self._delete(ctx, parsed.value == "yes")
+            elif parsed.kind == "v" and ctx.participant.stage == "ready":
+                await self.polls.vote_tap(ctx, parsed.value)
+            elif parsed.kind in ("k", "n"):
+                await self.polls.staff_tap(ctx, parsed.kind, parsed.value)
             elif parsed.kind == "f" and ctx.participant.stage == "ready":
                 ctx.ack()
                 await self._start_flow(ctx, parsed.value)

@@ -55,6 +55,7 @@ class GroupMessage:
 
     chat_id: int
     command: str | None = None
+    args: str = ""
 
 
 Event = Command | Text | Media | Tap | Edited

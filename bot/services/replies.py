@@ -28,6 +28,8 @@ class SendText:
     text: str
     buttons: Keyboard | None = None
     prompt_run_id: int | None = None
+    # With `results_poll_id`, remember its id as that poll's live results message.
+    results_poll_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,56 @@ class SendDocument:
 
 
 @dataclass(frozen=True)
+class SendPhoto:
+    """Send a picture (a QR code, a results chart)."""
+
+    chat_id: int
+    data: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """The same kind of message to many chats: sent in the background, within rate limits."""
+
+    messages: list[tuple[int, str, Keyboard | None]]
+
+
+@dataclass(frozen=True)
+class ResultsChanged:
+    """A poll got a vote: refresh the live results message (edits are coalesced)."""
+
+    poll_id: int
+
+
+@dataclass(frozen=True)
+class ClosePollTimer:
+    """Close poll `poll_id` at `at` unless it was closed before."""
+
+    poll_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NativePoll:
+    """Send a native Telegram poll to a group (non-anonymous so each answer arrives)."""
+
+    chat_id: int
+    poll_id: int
+    question: str
+    options: list[str]
+    multiple: bool
+
+
+@dataclass(frozen=True)
+class StopNativePoll:
+    """Stop a native group poll."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
 class LeaveChat:
     """Leave a group the bot must not be in."""
 
@@ -73,7 +125,20 @@ class Schedule:
     at: datetime
 
 
-Reply = SendText | EditText | ClearButtons | SendDocument | LeaveChat | Schedule
+Reply = (
+    SendText
+    | EditText
+    | ClearButtons
+    | SendDocument
+    | SendPhoto
+    | Broadcast
+    | ResultsChanged
+    | ClosePollTimer
+    | NativePoll
+    | StopNativePoll
+    | LeaveChat
+    | Schedule
+)
 
 
 @dataclass

@@ -33,21 +33,40 @@ from bot.services.events import (
 )
 from bot.services.flood import FloodGuard
 from bot.services.replies import (
+    Broadcast,
     ClearButtons,
+    ClosePollTimer,
     EditText,
     Keyboard,
     LeaveChat,
+    NativePoll,
     Outcome,
     Person,
+    ResultsChanged,
     Schedule,
     SendDocument,
+    SendPhoto,
     SendText,
+    StopNativePoll,
 )
+from bot.telegram.ratelimit import SendPacer
 from flows.engine import OtherInput, PhotoInput, VoiceInput
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
+RESULTS_EDIT_GAP = 3.0
+# Calls that put a message in a chat count against Telegram's flood limits.
+PACED_METHODS = frozenset(
+    {
+        "send_message",
+        "send_photo",
+        "send_document",
+        "send_poll",
+        "edit_message_text",
+        "edit_message_reply_markup",
+    }
+)
 SEND_ATTEMPTS = 4
 
 
@@ -68,10 +87,11 @@ def to_group_event(update: Update, bot_id: int) -> tuple[Person, GroupEvent] | N
     message = update.message
     if message is None or user.is_bot:
         return None
-    command = None
+    command, args = None, ""
     if message.text and message.text.startswith("/"):
-        command = message.text.split()[0][1:].split("@", 1)[0].lower()
-    return person, GroupMessage(chat.id, command)
+        head, _, args = message.text.partition(" ")
+        command = head[1:].split("@", 1)[0].lower()
+    return person, GroupMessage(chat.id, command, args)
 
 
 def _person(user, chat_id: int) -> Person:
@@ -181,9 +201,23 @@ class TelegramAdapter:
         self.conversation = conversation
         self.default_locale = conversation.default_locale
         self.flood = flood or FloodGuard()
+        self.pacer = SendPacer()
+        # Live results: at most one edit per message every RESULTS_EDIT_GAP seconds.
+        self._results_due: dict[int, asyncio.Task] = {}
+        self._results_last: dict[int, float] = {}
+        self._background: set[asyncio.Task] = set()
 
     async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update end to end (registered as the application's only handler)."""
+        if update.poll_answer is not None:
+            answer = update.poll_answer
+            if answer.user is not None:
+                person = _person(answer.user, answer.user.id)
+                outcome = await self.conversation.handle_poll_answer(
+                    update.update_id, person, answer.poll_id, list(answer.option_ids)
+                )
+                await self.deliver(outcome)
+            return
         group = to_group_event(update, self.app.bot.id)
         if group is not None:
             outcome = await self.conversation.handle_group(update.update_id, *group)
@@ -246,6 +280,38 @@ class TelegramAdapter:
             )
             if message is not None and reply.prompt_run_id is not None:
                 await self.conversation.remember_prompt(reply.prompt_run_id, message.message_id)
+            if message is not None and reply.results_poll_id is not None:
+                await self.conversation.remember_results_message(
+                    reply.results_poll_id, message.message_id
+                )
+        elif isinstance(reply, SendPhoto):
+            await self._call(
+                bot.send_photo,
+                chat_id=reply.chat_id,
+                photo=InputFile(reply.data, filename="image.png"),
+                caption=reply.caption[:1024] or None,
+            )
+        elif isinstance(reply, Broadcast):
+            self._in_background(self._broadcast(reply))
+        elif isinstance(reply, ResultsChanged):
+            self._results_changed(reply.poll_id)
+        elif isinstance(reply, ClosePollTimer):
+            self.schedule_close(reply)
+        elif isinstance(reply, NativePoll):
+            message = await self._call(
+                bot.send_poll,
+                chat_id=reply.chat_id,
+                question=reply.question[:300],
+                options=[o[:100] for o in reply.options],
+                is_anonymous=False,
+                allows_multiple_answers=reply.multiple,
+            )
+            if message is not None and message.poll is not None:
+                await self.conversation.remember_native_poll(
+                    reply.poll_id, message.poll.id, message.message_id
+                )
+        elif isinstance(reply, StopNativePoll):
+            await self._call(bot.stop_poll, chat_id=reply.chat_id, message_id=reply.message_id)
         elif isinstance(reply, EditText):
             await self._call(
                 bot.edit_message_text,
@@ -274,8 +340,10 @@ class TelegramAdapter:
         elif isinstance(reply, Schedule):
             self.schedule_settle(reply)
 
-    async def _call(self, method, **kwargs):
+    async def _call(self, method, _paced: bool = False, **kwargs):
         """Call the Bot API with Telegram's error rules; never resend after a timeout."""
+        if not _paced and method.__name__ in PACED_METHODS:
+            await self.pacer.wait(kwargs.get("chat_id"), urgent=True)
         for attempt in range(SEND_ATTEMPTS):
             try:
                 return await method(**kwargs)
@@ -300,6 +368,53 @@ class TelegramAdapter:
                 await asyncio.sleep(0.5 * 2**attempt)
         return None
 
+    # --- polls -------------------------------------------------------------------------
+    def _in_background(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _broadcast(self, broadcast: Broadcast) -> None:
+        """Send one message to many chats without holding up anyone's update."""
+        for chat_id, text, buttons in broadcast.messages:
+            await self.pacer.wait(chat_id)
+            await self._call(
+                self.app.bot.send_message,
+                chat_id=chat_id,
+                text=text[:MAX_TEXT],
+                reply_markup=keyboard(buttons),
+                _paced=True,
+            )
+
+    def _results_changed(self, poll_id: int) -> None:
+        if poll_id in self._results_due:
+            return  # an edit is already scheduled; it will show this vote too
+        wait = self._results_last.get(poll_id, 0.0) + RESULTS_EDIT_GAP - time.monotonic()
+        self._results_due[poll_id] = asyncio.create_task(self._edit_results(poll_id, wait))
+
+    async def _edit_results(self, poll_id: int, wait: float) -> None:
+        try:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._results_last[poll_id] = time.monotonic()
+            del self._results_due[poll_id]
+            edit = await self.conversation.live_results(poll_id)
+            if edit is not None:
+                await self._carry_out(edit)
+        except Exception:
+            self._results_due.pop(poll_id, None)
+            log.exception("live results of poll %s", poll_id)
+
+    def schedule_close(self, timer: ClosePollTimer) -> None:
+        """(Re)arm the timer that closes a poll."""
+        name = f"close-poll-{timer.poll_id}"
+        for job in self.app.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        self.app.job_queue.run_once(self._close_job, when=timer.at, data=timer.poll_id, name=name)
+
+    async def _close_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(await self.conversation.close_poll_due(context.job.data))
+
     # --- merge-window timers -----------------------------------------------------------
     def schedule_settle(self, schedule: Schedule) -> None:
         """(Re)arm the timer that ends a free-text merge window."""
@@ -318,6 +433,11 @@ class TelegramAdapter:
         """Rebuild merge-window timers from the database after a restart."""
         for schedule in await self.conversation.pending_settles():
             self.schedule_settle(schedule)
+        timers, open_polls = await self.conversation.poll_timers()
+        for timer in timers:
+            self.schedule_close(timer)
+        for poll_id in open_polls:
+            self._results_changed(poll_id)
 
     async def publish_commands(self) -> None:
         """Tell Telegram the command list in every language the bot speaks."""

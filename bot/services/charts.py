@@ -1,0 +1,218 @@
+"""Poll results as a horizontal bar chart PNG, readable on a projector.
+
+Pure: the same input always gives the same bytes (on the same fonts and Pillow).
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw, ImageFont
+
+WIDTH = 1200
+MARGIN = 56
+TITLE_SIZE = 46
+TEXT_SIZE = 32
+CAPTION_SIZE = 26
+BAR_HEIGHT = 40
+TITLE_MAX_LINES = 3
+LABEL_MAX_LINES = 2
+
+BACKGROUND = (255, 255, 255)
+INK = (31, 41, 51)
+MUTED = (100, 110, 125)
+TRACK = (233, 237, 243)
+BAR = (37, 99, 235)
+
+ELLIPSIS = "…"
+# More characters than fit in any title, label or caption: longer input is cut before layout.
+MAX_CHARS = 1000
+
+# DejaVu covers Latin with diacritics, Turkish, Cyrillic, Greek and Arabic; Pillow's own default
+# font (Aileron) covers basic Latin only, so it is just the last resort.
+_REGULAR = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+_BOLD = ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def _font(size: int, bold: bool = False) -> Font:
+    """The first usable font of the candidates at `size`, else Pillow's default; never raises."""
+    for name in _BOLD if bold else _REGULAR:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow < 10.1 or no FreeType: bitmap font
+        return ImageFont.load_default()
+
+
+def _width(font: Font, text: str) -> float:
+    """Rendered width of `text` in pixels."""
+    return font.getlength(text)
+
+
+def _ellipsize(text: str, font: Font, width: float) -> str:
+    """`text` cut and ended with an ellipsis so that it fits `width`."""
+    if _width(font, text) <= width:
+        return text
+    lo, hi = 0, len(text)  # the longest prefix that fits with the ellipsis: text[:lo]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(font, text[:mid].rstrip() + ELLIPSIS) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + ELLIPSIS
+
+
+def _split_long_word(word: str, font: Font, width: float) -> list[str]:
+    """A word wider than `width` broken into pieces that each fit."""
+    pieces: list[str] = []
+    piece = ""
+    for char in word:
+        if piece and _width(font, piece + char) > width:
+            pieces.append(piece)
+            piece = char
+        else:
+            piece += char
+    if piece:
+        pieces.append(piece)
+    return pieces
+
+
+def _wrap(text: str, font: Font, width: float, max_lines: int) -> list[str]:
+    """`text` wrapped at spaces to fit `width` in at most `max_lines`, the last ellipsized."""
+    words: list[str] = []
+    for word in " ".join(text.split()).split(" "):
+        words.extend(_split_long_word(word, font, width) if _width(font, word) > width else [word])
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        candidate = f"{line} {word}" if line else word
+        if line and _width(font, candidate) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1 :])]
+    lines[-1] = _ellipsize(lines[-1], font, width)
+    return lines
+
+
+def _extent(font: Font) -> int:
+    """Height from the ascender to the descender of `font`."""
+    if isinstance(font, ImageFont.FreeTypeFont):
+        ascent, descent = font.getmetrics()
+        return ascent + descent
+    return int(font.getbbox("Ág")[3])
+
+
+def _line_height(font: Font) -> int:
+    """Distance between baselines for `font`, with a little air."""
+    return int(_extent(font) * 1.15)
+
+
+def _text_mid(draw: ImageDraw.ImageDraw, x: float, mid: float, text: str, font: Font) -> None:
+    """Draw `text` from `x`, vertically centred on `mid` (no anchors: bitmap fonts lack them)."""
+    draw.text((x, mid - _extent(font) / 2), text, font=font, fill=INK)
+
+
+def _percent(count: int, total: int) -> int:
+    """`count` as a whole percentage of `total`, rounded half up; 0 when `total` is 0."""
+    if total <= 0:
+        return 0
+    return (200 * count + total) // (2 * total)
+
+
+def results_png(
+    title: str, rows: list[tuple[str, int]], total_voters: int, caption: str = ""
+) -> bytes:
+    """A PNG bar chart of `rows` (label, count) with percentages of `total_voters`, in order."""
+    title = title[:MAX_CHARS]
+    caption = caption[:MAX_CHARS]
+    rows = [(str(label)[:MAX_CHARS], count) for label, count in rows]
+    title_font = _font(TITLE_SIZE, bold=True)
+    text_font = _font(TEXT_SIZE)
+    value_font = _font(TEXT_SIZE, bold=True)
+    caption_font = _font(CAPTION_SIZE)
+
+    content = WIDTH - 2 * MARGIN
+    counts = [max(0, int(count)) for _, count in rows]
+    total = max(0, int(total_voters))
+    scale = max(total, *counts, 1)
+    values = [f"{count} · {_percent(count, total)}%" for count in counts]
+    value_room = max((_width(value_font, v) for v in values), default=0) + 16
+    bar_room = max(content - value_room, content // 2)
+
+    # Short labels (single words, Yes/No) sit left of their bar on one line; longer ones above it.
+    label_col = content * 0.3
+    compact = all(_width(text_font, label) <= label_col for label, _ in rows)
+    bar_x = MARGIN + (label_col + 24 if compact else 0)
+    bar_room = bar_room - (label_col + 24 if compact else 0)
+
+    title_lines = _wrap(title, title_font, content, TITLE_MAX_LINES) if title.strip() else []
+    label_lines = [
+        [label] if compact else _wrap(label, text_font, content, LABEL_MAX_LINES)
+        for label, _ in rows
+    ]
+    text_h = _line_height(text_font)
+    row_gap = 18 if compact else 26
+    row_heights = [
+        max(BAR_HEIGHT, text_h) if compact else len(lines) * text_h + 6 + BAR_HEIGHT
+        for lines in label_lines
+    ]
+    title_h = len(title_lines) * _line_height(title_font)
+    caption_h = _line_height(caption_font) if caption else 0
+    height = (
+        MARGIN
+        + title_h
+        + (32 if title_lines else 0)
+        + sum(row_heights)
+        + row_gap * max(len(rows) - 1, 0)
+        + (32 + caption_h if caption else 0)
+        + MARGIN
+    )
+
+    image = Image.new("RGB", (WIDTH, int(height)), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    y = MARGIN
+    for line in title_lines:
+        draw.text((MARGIN, y), line, font=title_font, fill=INK)
+        y += _line_height(title_font)
+    if title_lines:
+        y += 32
+
+    for lines, count, value, row_h in zip(label_lines, counts, values, row_heights, strict=True):
+        if compact:
+            bar_y = y + (row_h - BAR_HEIGHT) / 2
+            _text_mid(draw, MARGIN, y + row_h / 2, lines[0], text_font)
+        else:
+            for i, line in enumerate(lines):
+                draw.text((MARGIN, y + i * text_h), line, font=text_font, fill=INK)
+            bar_y = y + len(lines) * text_h + 6
+        radius = BAR_HEIGHT // 4
+        draw.rounded_rectangle(
+            (bar_x, bar_y, bar_x + bar_room, bar_y + BAR_HEIGHT), radius=radius, fill=TRACK
+        )
+        end = bar_x
+        if count > 0:
+            end = bar_x + max(bar_room * count / scale, 2 * radius)
+            draw.rounded_rectangle((bar_x, bar_y, end, bar_y + BAR_HEIGHT), radius=radius, fill=BAR)
+        _text_mid(draw, end + 14, bar_y + BAR_HEIGHT / 2, value, value_font)
+        y += row_h + row_gap
+    if rows:
+        y -= row_gap
+
+    if caption:
+        y += 32
+        caption_line = _ellipsize(" ".join(caption.split()), caption_font, content)
+        draw.text((MARGIN, y), caption_line, font=caption_font, fill=MUTED)
+
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
