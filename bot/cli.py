@@ -217,17 +217,27 @@ class Layout(StrEnum):
     wide = "wide"
 
 
-@app.command()
-def export(
-    flow: Annotated[str, typer.Option("--flow", help="Flow id.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.csv,
-    layout: Annotated[Layout, typer.Option("--layout")] = Layout.wide,
-) -> None:
-    """Export a flow's answers (pseudonyms only) with a codebook."""
+class PollExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+export_app = typer.Typer(
+    help="Export data for analysis (pseudonyms only, never Telegram ids or names).\n\n"
+    "A flow's answers with a codebook (--format csv|xlsx|json, --layout wide|long):\n\n"
+    "  backbone export --flow ID --output FILE\n\n"
+    "A live-poll session's votes with a summary per option (--format csv|xlsx):\n\n"
+    "  backbone export polls --session CODE --output FILE",
+    invoke_without_command=True,
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+
+def _run_export(go) -> None:
+    """Run an export coroutine factory against the configured database; print the files."""
     import asyncio
 
-    from storage.export import export_flow
     from storage.repo import Database
 
     settings = _settings()
@@ -235,7 +245,7 @@ def export(
     async def _go() -> list[Path]:
         db = Database(settings.database_url)
         try:
-            return await export_flow(db, flow, format.value, layout.value, output)
+            return await go(db)
         finally:
             await db.dispose()
 
@@ -245,6 +255,70 @@ def export(
         _fail(str(exc.args[0] if exc.args else exc), code=1)
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+@export_app.callback()
+def export(
+    ctx: typer.Context,
+    flow: Annotated[
+        str | None, typer.Option("--flow", help="Flow id: export this flow's answers.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (flow export).")
+    ] = None,
+    format: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="Flow export format (default: csv)."),
+    ] = None,
+    layout: Annotated[
+        Layout | None,
+        typer.Option("--layout", help="Flow export layout (default: wide)."),
+    ] = None,
+) -> None:
+    """Export a flow's answers (pseudonyms only) with a codebook, or a session's poll votes."""
+    given = [
+        name
+        for name, value in (
+            ("--flow", flow),
+            ("--output", output),
+            ("--format", format),
+            ("--layout", layout),
+        )
+        if value is not None
+    ]
+    if ctx.invoked_subcommand is not None:
+        if given:
+            _fail(
+                f"{', '.join(given)}: only for a flow export; options of "
+                f"`backbone export {ctx.invoked_subcommand}` go after its name"
+            )
+        return
+    if flow is None or output is None:
+        _fail("a flow export needs --flow ID and --output FILE (see `backbone export --help`)")
+    from storage.export import export_flow
+
+    fmt = (format or ExportFormat.csv).value
+    lay = (layout or Layout.wide).value
+    _run_export(lambda db: export_flow(db, flow, fmt, lay, output))
+
+
+@export_app.command("polls")
+def export_polls(
+    session: Annotated[str, typer.Option("--session", help="Join code of the session.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write; CSV puts the summary beside it as <name>.summary.csv.",
+        ),
+    ],
+    format: Annotated[PollExportFormat, typer.Option("--format")] = PollExportFormat.csv,
+) -> None:
+    """Export every vote of a session's polls plus counts per option (pseudonyms only)."""
+    from storage.export_polls import export_polls as write_polls
+
+    _run_export(lambda db: write_polls(db, session, format.value, output))
 
 
 @app.command()
