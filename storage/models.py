@@ -80,6 +80,8 @@ class Participant(Base):
     age_band: Mapped[str | None] = mapped_column(String(16))
     # Sent /stop: no more campaign messages (undone by /start).
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Telegram said 403 (the person blocked the bot): no more messages of any kind.
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     identity: Mapped[Identity | None] = relationship(back_populates="participant")
@@ -163,6 +165,10 @@ class Run(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The bot's message carrying the current question (edited for multiple-choice toggles).
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The campaign whose invitation started this run, if any.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
     # While set, more text messages for the current free-text step are appended to its answer.
     collect_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -342,3 +348,59 @@ class Vote(Base):
     value: Mapped[Any] = mapped_column(JSON)
     voted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Campaign(Base):
+    """Invitations to a flow for one or more groups, with reminders, on a schedule."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(64), index=True)
+    groups: Mapped[list[str]] = mapped_column(JSON)
+    # draft (waiting for confirmation) | scheduled | running | paused | cancelled | finished
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Seconds after the invitation at which non-finishers are reminded.
+    remind_after: Mapped[list[int]] = mapped_column(JSON, default=list)
+    max_reminders: Mapped[int] = mapped_column(Integer, default=3)
+    quiet_start: Mapped[str] = mapped_column(String(5), default="20:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    # Optional texts per language: {"invitation": {"de": "..."}, "reminder": {...}}.
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Recurring campaigns: the next wave starts this many months after this one.
+    every_months: Mapped[int | None] = mapped_column(Integer)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the progress message lives (the admin who started it).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Delivery(Base):
+    """One message the bot owes someone (the outbox): due time, status, attempts, error.
+
+    At most once: a row is marked `sending` before Telegram is called; a row found in that
+    state after a crash becomes `uncertain` and is reported, never sent again.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("campaign_id", "participant_id", "kind", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # reminder number
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # pending | sending | sent | failed | uncertain | skipped
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
