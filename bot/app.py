@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -10,13 +11,17 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
 from bot.services.conversation import Conversation
 from bot.services.flood import FloodGuard
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
 from bot.telegram.polling import poll
+from bot.telegram.ratelimit import SendPacer
+from bot.telegram.sender import OutboxSender
 from storage.migrate import upgrade
+from storage.models import utcnow
 from storage.repo import Database
 
 log = logging.getLogger(__name__)
@@ -38,9 +43,10 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         .build()
     )
     db = Database(settings.database_url)
+    catalog = FlowCatalog(settings.flows_dir)
     conversation = Conversation(
         db,
-        FlowCatalog(settings.flows_dir),
+        catalog,
         default_locale=settings.default_locale,
         timezone=settings.timezone,
         text_merge_seconds=settings.text_merge_seconds,
@@ -52,6 +58,14 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
     )
     flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
     adapter = TelegramAdapter(app, conversation, flood)
+    adapter.pacer = SendPacer(settings.send_rate)
+    adapter.campaigns = CampaignRunner(
+        db,
+        catalog,
+        default_locale=settings.default_locale,
+        timezone=settings.timezone,
+        clock=utcnow,
+    )
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(_log_error)
     return app, adapter, db
@@ -84,10 +98,16 @@ async def serve(settings: Settings) -> None:
         await adapter.restore_timers()
         log.info("backbone-bot @%s is running", app.bot.username)
         polling = asyncio.create_task(poll(app, stop))
+        sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
         for task in (polling, stopper):
             task.cancel()
+        # Let the sender finish the batch in hand: a message cut off mid-send would be
+        # reported as uncertain after the restart.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(sending, timeout=15)
         for task in done:
             if task is polling and task.exception():
                 raise task.exception()

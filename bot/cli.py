@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from storage.repo import Database
 
 app = typer.Typer(
     help="backbone-bot: interviews, live polls and check-up campaigns on Telegram.",
@@ -234,7 +238,7 @@ export_app = typer.Typer(
 app.add_typer(export_app, name="export")
 
 
-def _run_export(go) -> None:
+def _run_export(go: Callable[[Database], Awaitable[list[Path]]]) -> None:
     """Run an export coroutine factory against the configured database; print the files."""
     import asyncio
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     flood_limit: int = Field(default=20, ge=1)
     flood_window: float = Field(default=10.0, gt=0)
     flood_pause: float = Field(default=60.0, ge=0)
+    # Outgoing messages per second, all chats together (Telegram allows about 30).
+    send_rate: float = Field(default=25.0, gt=0, le=30)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -189,6 +189,15 @@ class Repo:
         )
         return (await self.session.scalars(stmt.limit(1))).one_or_none()
 
+    async def completed_run_in_campaign(self, participant_id: int, campaign_id: int) -> Run | None:
+        """A complete run this participant started from this campaign."""
+        stmt = select(Run).where(
+            Run.participant_id == participant_id,
+            Run.campaign_id == campaign_id,
+            Run.status == "complete",
+        )
+        return (await self.session.scalars(stmt.limit(1))).one_or_none()
+
     async def add_run(
         self, participant_id: int, flow_version_id: int, locale: str, state: dict[str, Any]
     ) -> Run:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 MAX_BYTES = 64
 # l: language, c: consent, f: start flow, x: delete my data, v: vote, k: close poll,
-# n: next agenda poll
-CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n")
+# n: next agenda poll, g: start a campaign's flow, w: campaign wizard step
+CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.i18n import LANGUAGE_NAMES, Translator, available_locales, negotiate, translator
 from bot.services import callbacks, privacy, staff
+from bot.services.campaign_chat import CampaignChat
 from bot.services.catalog import FlowCatalog
 from bot.services.context import STAFF_ROLES, Ctx
 from bot.services.events import AddedToGroup, Command, Edited, Event, GroupEvent, Tap, Text
@@ -33,7 +34,15 @@ from bot.services.replies import (
 from flows import engine
 from flows.engine import Accepted, ButtonInput, PhotoInput, Prompt, Rejected, TextInput, Turn
 from flows.model import Flow, StepType
-from storage.models import Identity, Participant, PollSession, Run, utcnow
+from storage.models import (
+    Campaign,
+    Delivery,
+    Identity,
+    Participant,
+    PollSession,
+    Run,
+    utcnow,
+)
 from storage.repo import Database, Repo
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,7 @@ log = logging.getLogger(__name__)
 NOTICE_VERSION = "2026-1"
 STAFF_COMMANDS = ("grant", "revoke", "invite", "whoami")
 POLL_COMMANDS = ("session", "poll", "close")
+CAMPAIGN_COMMANDS = ("campaign", "campaigns", "group")
 TRANSACTION_ATTEMPTS = 3
 
 
@@ -76,6 +86,7 @@ class Conversation:
         self.media_dir = Path(media_dir)
         self.delete_mode = delete_mode
         self.polls = PollDesk(catalog.directory, clock)
+        self.campaign_chat = CampaignChat(catalog, timezone, clock)
         self._bot_username = "backbone_bot"
         self.catalog = catalog
         self.default_locale = default_locale
@@ -349,6 +360,14 @@ class Conversation:
         if name in STAFF_COMMANDS:
             await self._staff_command(ctx, name, cmd.args)
             return
+        if name in CAMPAIGN_COMMANDS:
+            if name == "campaign":
+                await self.campaign_chat.campaign_command(ctx)
+            elif name == "campaigns":
+                await self.campaign_chat.list_command(ctx)
+            else:
+                await self.campaign_chat.group_command(ctx, cmd.args)
+            return
         if name in POLL_COMMANDS:
             if name == "session":
                 await self.polls.session_command(ctx, cmd.args)
@@ -614,6 +633,10 @@ class Conversation:
                 await self.polls.vote_tap(ctx, parsed.value)
             elif parsed.kind in ("k", "n"):
                 await self.polls.staff_tap(ctx, parsed.kind, parsed.value)
+            elif parsed.kind == "w":
+                await self.campaign_chat.tap(ctx, parsed.value, tap.message_id)
+            elif parsed.kind == "g":
+                await self._campaign_start(ctx, parsed.value)
             elif parsed.kind == "f" and ctx.participant.stage == "ready":
                 ctx.ack()
                 await self._start_flow(ctx, parsed.value)
@@ -794,7 +817,31 @@ class Conversation:
         ctx.say(text, keys, run.id if keys else None)
 
     # --- run commands ------------------------------------------------------------------
-    async def _start_flow(self, ctx: Ctx, flow_id: str) -> None:
+    async def _campaign_start(self, ctx: Ctx, value: str) -> None:
+        """The start button of an invitation or reminder."""
+        t = ctx.t
+        campaign = await ctx.repo.session.get(Campaign, int(value)) if value.isdigit() else None
+        invited = campaign is not None and await ctx.repo.session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign.id, Delivery.participant_id == ctx.participant.id
+            )
+            .limit(1)
+        )
+        if not invited:
+            ctx.ack(t.gettext("This button does not work."), alert=True)
+            return
+        if campaign.status not in ("running", "paused") or self.clock() > campaign.deadline:
+            ctx.ack(t.gettext("This invitation has expired. Thank you anyway!"), alert=True)
+            return
+        ctx.ack()
+        if ctx.participant.stage != "ready":
+            ctx.participant.pending_flow = campaign.flow_id
+            await self._onboarding(ctx)
+            return
+        await self._start_flow(ctx, campaign.flow_id, campaign_id=campaign.id)
+
+    async def _start_flow(self, ctx: Ctx, flow_id: str, campaign_id: int | None = None) -> None:
         t = ctx.t
         flow = self.catalog.get(flow_id)
         if flow is None:
@@ -821,7 +868,13 @@ class Conversation:
         version = await ctx.repo.flow_version(
             flow.id, flow.version, flow.content_hash(), flow.model_dump(mode="json")
         )
-        if await ctx.repo.completed_run(ctx.participant.id, version.id) is not None:
+        # A new campaign wave may ask the same flow again; otherwise once per version.
+        done = (
+            await ctx.repo.completed_run_in_campaign(ctx.participant.id, campaign_id)
+            if campaign_id is not None
+            else await ctx.repo.completed_run(ctx.participant.id, version.id)
+        )
+        if done is not None:
             ctx.say(t.gettext("You have already answered this one. Thank you!"))
             return
         self._pinned.setdefault(version.id, flow)
@@ -829,6 +882,7 @@ class Conversation:
         run = await ctx.repo.add_run(
             ctx.participant.id, version.id, ctx.t.locale, turn.state.to_dict()
         )
+        run.campaign_id = campaign_id
         await ctx.repo.session.refresh(run, ["flow_version"])
         ctx.say(
             t.gettext(

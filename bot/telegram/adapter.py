@@ -202,9 +202,11 @@ class TelegramAdapter:
         self.default_locale = conversation.default_locale
         self.flood = flood or FloodGuard()
         self.pacer = SendPacer()
-        # Live results: at most one edit per message every RESULTS_EDIT_GAP seconds.
-        self._results_due: dict[int, asyncio.Task] = {}
-        self._results_last: dict[int, float] = {}
+        # Live results and campaign progress: at most one edit per message every
+        # RESULTS_EDIT_GAP seconds, however many votes or deliveries come in.
+        self._refresh_due: dict[tuple[str, int], asyncio.Task] = {}
+        self._refresh_last: dict[tuple[str, int], float] = {}
+        self.campaigns = None  # the CampaignRunner, set by the composition root
         self._background: set[asyncio.Task] = set()
 
     async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -387,23 +389,48 @@ class TelegramAdapter:
             )
 
     def _results_changed(self, poll_id: int) -> None:
-        if poll_id in self._results_due:
-            return  # an edit is already scheduled; it will show this vote too
-        wait = self._results_last.get(poll_id, 0.0) + RESULTS_EDIT_GAP - time.monotonic()
-        self._results_due[poll_id] = asyncio.create_task(self._edit_results(poll_id, wait))
+        self._refresh(("poll", poll_id))
 
-    async def _edit_results(self, poll_id: int, wait: float) -> None:
+    def progress_changed(self, campaign_id: int) -> None:
+        """A campaign's figures changed: refresh its progress message (coalesced)."""
+        self._refresh(("campaign", campaign_id))
+
+    def _refresh(self, key: tuple[str, int]) -> None:
+        if key in self._refresh_due:
+            return  # an edit is already scheduled; it will show this change too
+        wait = self._refresh_last.get(key, 0.0) + RESULTS_EDIT_GAP - time.monotonic()
+        self._refresh_due[key] = asyncio.create_task(self._edit_later(key, wait))
+
+    async def _edit_later(self, key: tuple[str, int], wait: float) -> None:
         try:
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._results_last[poll_id] = time.monotonic()
-            del self._results_due[poll_id]
-            edit = await self.conversation.live_results(poll_id)
-            if edit is not None:
-                await self._carry_out(edit)
+            self._refresh_last[key] = time.monotonic()
+            del self._refresh_due[key]
+            kind, ident = key
+            if kind == "poll":
+                edit = await self.conversation.live_results(ident)
+                if edit is not None:
+                    await self._carry_out(edit)
+            elif self.campaigns is not None:
+                await self._show_progress(ident)
         except Exception:
-            self._results_due.pop(poll_id, None)
-            log.exception("live results of poll %s", poll_id)
+            self._refresh_due.pop(key, None)
+            log.exception("refreshing %s %s", *key)
+
+    async def _show_progress(self, campaign_id: int) -> None:
+        view = await self.campaigns.progress_view(campaign_id)
+        if view is None:
+            return
+        chat_id, message_id, text = view
+        if message_id is None:
+            message = await self._call(self.app.bot.send_message, chat_id=chat_id, text=text)
+            if message is not None:
+                await self.campaigns.remember_progress_message(campaign_id, message.message_id)
+        else:
+            await self._call(
+                self.app.bot.edit_message_text, chat_id=chat_id, message_id=message_id, text=text
+            )
 
     def schedule_close(self, timer: ClosePollTimer) -> None:
         """(Re)arm the timer that closes a poll."""

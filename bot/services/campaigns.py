@@ -1,0 +1,358 @@
+"""Check-up campaigns: invite groups to a flow, remind non-finishers politely, never at night.
+
+The schedule and every message owed are rows (storage/outbox.py); the sender in the
+Telegram adapter claims due rows and reports back. Nothing here talks to Telegram.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.i18n import Translator, negotiate, translator
+from bot.services import callbacks
+from bot.services.replies import Keyboard
+from storage import outbox
+from storage.models import Campaign, Delivery
+from storage.repo import Repo
+
+DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_duration(text: str) -> int:
+    """'3d' -> seconds; units s, m, h, d, w."""
+    match = DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 3d, 12h, 30m)")
+    return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
+
+
+def parse_quiet(text: str) -> tuple[str, str]:
+    """'20:00-08:00' -> ('20:00', '08:00')."""
+    if not QUIET.match(text.strip()):
+        raise ValueError(f"not a time range: {text!r} (use e.g. 20:00-08:00)")
+    start, end = text.strip().split("-")
+    return start, end
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Nothing is sent between `start` and `end` local time (may span midnight)."""
+
+    zone: ZoneInfo
+
+    def active(self, campaign: Campaign, now: datetime) -> bool:
+        """Is it quiet time for this campaign right now?"""
+        local = now.astimezone(self.zone).time()
+        start, end = _clock(campaign.quiet_start), _clock(campaign.quiet_end)
+        if start == end:
+            return False
+        if start < end:
+            return start <= local < end
+        return local >= start or local < end
+
+    def next_morning(self, campaign: Campaign, now: datetime) -> datetime:
+        """When quiet time ends."""
+        local = now.astimezone(self.zone)
+        end = _clock(campaign.quiet_end)
+        candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if candidate <= local:
+            candidate += timedelta(days=1)
+        return candidate.astimezone(ZoneInfo("UTC"))
+
+
+@dataclass
+class Plan:
+    """What staff decide when they create a campaign."""
+
+    flow_id: str
+    groups: list[str]
+    start_at: datetime
+    deadline: datetime
+    remind_after: list[int] = field(default_factory=lambda: [3 * 86400, 7 * 86400])
+    max_reminders: int = 3
+    quiet: tuple[str, str] = ("20:00", "08:00")
+    every_months: int | None = None
+    texts: dict = field(default_factory=dict)
+
+
+async def preview(repo: Repo, groups: list[str]) -> tuple[dict[str, int], int]:
+    """How many would be invited, per group and in all (people in two groups count once)."""
+    members = await outbox.audience(repo, groups)
+    return {g: len(p) for g, p in members.items()}, len({x for p in members.values() for x in p})
+
+
+async def create(repo: Repo, plan: Plan, created_by: str, chat_id: int | None = None) -> Campaign:
+    """A draft campaign: nothing is sent until it is confirmed."""
+    if plan.deadline <= plan.start_at:
+        raise ValueError("the deadline must be after the start")
+    campaign = Campaign(
+        flow_id=plan.flow_id,
+        groups=sorted(set(plan.groups)),
+        status="draft",
+        start_at=plan.start_at,
+        deadline=plan.deadline,
+        remind_after=sorted(plan.remind_after),
+        max_reminders=plan.max_reminders,
+        quiet_start=plan.quiet[0],
+        quiet_end=plan.quiet[1],
+        texts=plan.texts,
+        every_months=plan.every_months,
+        created_by=created_by,
+        progress_chat_id=chat_id,
+    )
+    repo.session.add(campaign)
+    await repo.session.flush()
+    return campaign
+
+
+async def confirm(repo: Repo, campaign: Campaign, actor: str) -> None:
+    """Confirmed: the campaign starts at its start time (the sender invites the audience)."""
+    if campaign.status != "draft":
+        raise ValueError(f"campaign {campaign.id} is {campaign.status}, not a draft")
+    campaign.status = "scheduled"
+    await repo.audit(
+        actor,
+        "campaign_started",
+        {"campaign": campaign.id, "flow": campaign.flow_id, "groups": campaign.groups},
+    )
+
+
+async def set_status(repo: Repo, campaign: Campaign, action: str, actor: str) -> str:
+    """pause | resume | cancel; returns the new status."""
+    allowed = {
+        "pause": ({"running", "scheduled"}, "paused"),
+        "resume": ({"paused"}, "running"),
+        "cancel": ({"draft", "scheduled", "running", "paused"}, "cancelled"),
+    }
+    sources, target = allowed[action]
+    if campaign.status not in sources:
+        raise ValueError(f"campaign {campaign.id} is {campaign.status}; cannot {action}")
+    if action == "resume":
+        # Deliveries created before the pause still stand; a campaign paused before it
+        # started goes back to waiting for its start.
+        has_rows = await repo.session.scalar(
+            select(Delivery.id).where(Delivery.campaign_id == campaign.id).limit(1)
+        )
+        target = "running" if has_rows else "scheduled"
+    campaign.status = target
+    await repo.audit(actor, f"campaign_{action}", {"campaign": campaign.id})
+    return target
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """The same day and time `months` later (clamped to the month's last day)."""
+    month = value.month - 1 + months
+    year = value.year + month // 12
+    month = month % 12 + 1
+    for day in (value.day, 30, 29, 28):
+        try:
+            return value.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise ValueError("impossible date")
+
+
+async def finish_due(repo: Repo, now: datetime) -> list[Campaign]:
+    """Campaigns past their deadline finish; recurring ones schedule their next wave."""
+    stmt = select(Campaign).where(Campaign.status == "running", Campaign.deadline < now)
+    new_waves = []
+    for campaign in await repo.session.scalars(stmt):
+        campaign.status = "finished"
+        if campaign.every_months:
+            wave = Campaign(
+                flow_id=campaign.flow_id,
+                groups=campaign.groups,
+                status="scheduled",
+                start_at=add_months(campaign.start_at, campaign.every_months),
+                deadline=add_months(campaign.deadline, campaign.every_months),
+                remind_after=campaign.remind_after,
+                max_reminders=campaign.max_reminders,
+                quiet_start=campaign.quiet_start,
+                quiet_end=campaign.quiet_end,
+                texts=campaign.texts,
+                every_months=campaign.every_months,
+                previous_id=campaign.id,
+                created_by=campaign.created_by,
+                progress_chat_id=campaign.progress_chat_id,
+            )
+            repo.session.add(wave)
+            new_waves.append(wave)
+    await repo.session.flush()
+    return new_waves
+
+
+def message_for(
+    claimed: outbox.Claimed,
+    campaign: Campaign,
+    title: str,
+    default_locale: str,
+    timezone: str,
+) -> tuple[str, Keyboard]:
+    """The invitation or reminder text in the person's language, with its start button."""
+    locale = claimed.locale or negotiate(claimed.language_code, default_locale)
+    t = translator(locale, timezone)
+    custom = (campaign.texts or {}).get(claimed.kind, {})
+    deadline = t.datetime(campaign.deadline)
+    if custom.get(locale):
+        text = custom[locale]
+    elif claimed.kind == "invitation":
+        text = t.gettext(
+            "Hello! We would like to hear from you: “{title}”. It takes a few minutes — "
+            "please answer by {deadline}."
+        )
+    elif claimed.started:
+        text = t.gettext(
+            "A friendly reminder: you started “{title}”. Would you like to continue where you "
+            "left off? It is open until {deadline}."
+        )
+    else:
+        text = t.gettext(
+            "A friendly reminder: “{title}” is still open for you until {deadline}. "
+            "It takes only a few minutes."
+        )
+    text = text.replace("{title}", title).replace("{deadline}", deadline)
+    label = t.gettext("▶ Continue") if claimed.started else t.gettext("▶ Start")
+    footer = t.gettext("(Send /stop if you do not want these messages.)")
+    return f"{text}\n\n{footer}", [[(label, callbacks.choice("g", str(campaign.id)))]]
+
+
+def progress_text(campaign: Campaign, figures: outbox.Progress, title: str, t: Translator) -> str:
+    """The admin's progress message."""
+    rate = figures.completed / figures.invited if figures.invited else 0
+    lines = [
+        t.gettext("📬 Campaign {id}: “{title}” ({status})").format(
+            id=campaign.id, title=title, status=campaign.status
+        ),
+        t.gettext("Groups: {groups} · deadline {deadline}").format(
+            groups=", ".join(campaign.groups), deadline=t.datetime(campaign.deadline)
+        ),
+        "",
+        t.gettext("Invited: {n}").format(n=figures.invited),
+        t.gettext("Started: {n}").format(n=figures.started),
+        t.gettext("Completed: {n} ({rate})").format(n=figures.completed, rate=t.percent(rate)),
+        t.gettext("Reminders sent: {n}").format(n=figures.reminders),
+        t.gettext("Unreachable: {n}").format(n=figures.unreachable),
+        t.gettext("Opted out: {n}").format(n=figures.opted_out),
+        t.gettext("Pending: {n}").format(n=figures.pending),
+    ]
+    if figures.uncertain:
+        lines.append(
+            t.gettext("Uncertain (in flight during a restart, not resent): {n}").format(
+                n=figures.uncertain
+            )
+        )
+    if figures.failed:
+        lines.append(t.gettext("Failed: {n}").format(n=figures.failed))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed delivery, rendered: where to send what."""
+
+    delivery_id: int
+    campaign_id: int
+    chat_id: int
+    text: str
+    buttons: Keyboard
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one outgoing message: sent | blocked | retry | failed | uncertain."""
+
+    delivery_id: int
+    campaign_id: int
+    outcome: str
+    error: str = ""
+    retry_at: datetime | None = None
+
+
+class CampaignRunner:
+    """The outbox side of campaigns: start due campaigns, claim, record, report progress."""
+
+    def __init__(self, db, catalog, *, default_locale: str, timezone: str, clock) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.default_locale = default_locale
+        self.timezone = timezone
+        self.quiet = QuietHours(ZoneInfo(timezone))
+        self.clock = clock
+
+    async def recover(self) -> int:
+        """At start-up: messages that were in flight during a crash become `uncertain`."""
+        async with self.db.transaction() as repo:
+            return await outbox.recover_in_flight(repo)
+
+    async def claim(self, limit: int) -> list[Outgoing]:
+        """Start and finish campaigns as due, then claim up to `limit` messages to send."""
+        now = self.clock()
+        async with self.db.transaction() as repo:
+            await outbox.start_due_campaigns(repo, now)
+            await finish_due(repo, now)
+            claimed = await outbox.claim_due(
+                repo, now, limit, self.quiet.active, self.quiet.next_morning
+            )
+            campaigns = {
+                c.campaign_id: await repo.session.get(Campaign, c.campaign_id) for c in claimed
+            }
+        out = []
+        for c in claimed:
+            campaign = campaigns[c.campaign_id]
+            flow = self.catalog.get(campaign.flow_id)
+            locale = c.locale or negotiate(c.language_code, self.default_locale)
+            title = flow.text("title", locale) if flow else campaign.flow_id
+            text, keys = message_for(c, campaign, title, self.default_locale, self.timezone)
+            out.append(Outgoing(c.delivery_id, c.campaign_id, c.chat_id, text, keys))
+        return out
+
+    async def record(self, results: list[Result]) -> None:
+        """Store what happened to the messages of one batch, in one transaction."""
+        if not results:
+            return
+        now = self.clock()
+        async with self.db.transaction() as repo:
+            for r in results:
+                if r.outcome == "sent":
+                    await outbox.mark_sent(repo, r.delivery_id, now)
+                elif r.outcome == "blocked":
+                    await outbox.mark_blocked(repo, r.delivery_id, r.error)
+                elif r.outcome == "retry":
+                    await outbox.mark_retry(repo, r.delivery_id, r.error, r.retry_at or now)
+                else:
+                    await outbox.mark_failed(repo, r.delivery_id, r.error, r.outcome)
+
+    async def progress_view(self, campaign_id: int) -> tuple[int, int | None, str] | None:
+        """(chat id, message id or None, text) of a campaign's progress message."""
+        async with self.db.transaction() as repo:
+            campaign = await repo.session.get(Campaign, campaign_id)
+            if campaign is None or campaign.progress_chat_id is None:
+                return None
+            figures = await outbox.progress(repo, campaign)
+            flow = self.catalog.get(campaign.flow_id)
+            t = translator(self.default_locale, self.timezone)
+            title = flow.text("title", t.locale) if flow else campaign.flow_id
+            return (
+                campaign.progress_chat_id,
+                campaign.progress_message_id,
+                progress_text(campaign, figures, title, t),
+            )
+
+    async def remember_progress_message(self, campaign_id: int, message_id: int) -> None:
+        """Store the id of a campaign's progress message."""
+        async with self.db.transaction() as repo:
+            campaign = await repo.session.get(Campaign, campaign_id)
+            if campaign is not None:
+                campaign.progress_message_id = message_id
