@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli_campaigns import campaign_app, groups_app
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ flows_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(flows_app, name="flows")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(groups_app, name="groups")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -278,6 +281,9 @@ def export(
         Layout | None,
         typer.Option("--layout", help="Flow export layout (default: wide)."),
     ] = None,
+    campaign: Annotated[
+        int | None, typer.Option("--campaign", help="Only the runs this campaign started.")
+    ] = None,
 ) -> None:
     """Export a flow's answers (pseudonyms only) with a codebook, or a session's poll votes."""
     given = [
@@ -287,6 +293,7 @@ def export(
             ("--output", output),
             ("--format", format),
             ("--layout", layout),
+            ("--campaign", campaign),
         )
         if value is not None
     ]
@@ -303,7 +310,7 @@ def export(
 
     fmt = (format or ExportFormat.csv).value
     lay = (layout or Layout.wide).value
-    _run_export(lambda db: export_flow(db, flow, fmt, lay, output))
+    _run_export(lambda db: export_flow(db, flow, fmt, lay, output, campaign_id=campaign))
 
 
 @export_app.command("polls")

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import select
+
 from flows.model import Flow, Step, StepType, normalize_locale
 from flows.placeholders import FIRST_NAME
 from storage import queries
@@ -27,7 +29,7 @@ from storage.export_writers import (
     JsonWriter,
     XlsxWriter,
 )
-from storage.models import utcnow
+from storage.models import Campaign, Run, utcnow
 from storage.queries import AnswerRow, RunRow, VersionRow
 from storage.repo import Database
 
@@ -578,8 +580,12 @@ async def export_flow(
     output: Path,
     *,
     actor: str = "cli",
+    campaign_id: int | None = None,
 ) -> list[Path]:
-    """Write a flow's answers (pseudonyms only) and codebook; returns the files written."""
+    """Write a flow's answers (pseudonyms only) and codebook; returns the files written.
+
+    With `campaign_id`, only the runs that campaign's invitations started are exported.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
     if layout not in LAYOUTS:
@@ -588,12 +594,26 @@ async def export_flow(
     async with db.transaction() as repo:
         versions = await queries.flow_versions(repo.session, flow_id)
         runs = await queries.runs_of_flow(repo.session, flow_id) if versions else []
+        if campaign_id is not None:
+            campaign = await repo.session.get(Campaign, campaign_id)
+            if campaign is None:
+                raise LookupError(f"no campaign {campaign_id}")
+            if campaign.flow_id != flow_id:
+                raise LookupError(
+                    f"campaign {campaign_id} is for flow '{campaign.flow_id}', not '{flow_id}'"
+                )
+            chosen = set(
+                await repo.session.scalars(select(Run.id).where(Run.campaign_id == campaign_id))
+            )
+            runs = [r for r in runs if r.run_id in chosen]
     if not versions:
         raise LookupError(f"no data for flow '{flow_id}'")
 
     plan = _plan(flow_id, versions)
     builder = _Rows(plan, layout)
     head = {"flow": flow_id, "exported_at": iso_utc(utcnow()), "layout": layout}
+    if campaign_id is not None:
+        head["campaign"] = campaign_id
     writer = _writer(fmt, output, builder, head)
     count = 0
     try:
@@ -610,7 +630,8 @@ async def export_flow(
         writer.abort()
         raise
     async with db.transaction() as repo:
-        await repo.audit(
-            actor, "export", {"flow": flow_id, "format": fmt, "layout": layout, "rows": count}
-        )
+        details = {"flow": flow_id, "format": fmt, "layout": layout, "rows": count}
+        if campaign_id is not None:
+            details["campaign"] = campaign_id
+        await repo.audit(actor, "export", details)
     return written

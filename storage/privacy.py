@@ -222,7 +222,13 @@ async def unlink_person(
     await session.execute(
         update(Run)
         .where(Run.participant_id == participant_id, Run.status.in_(OPEN_STATUSES))
-        .values(status="incomplete", collect_until=None, finished_at=now, updated_at=now)
+        .values(
+            status="incomplete",
+            collect_until=None,
+            prompt_message_id=None,
+            finished_at=now,
+            updated_at=now,
+        )
     )
     await session.execute(
         update(Participant)

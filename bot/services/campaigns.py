@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.i18n import Translator, negotiate, translator
 from bot.services import callbacks
@@ -147,12 +147,29 @@ async def set_status(repo: Repo, campaign: Campaign, action: str, actor: str) ->
         )
         target = "running" if has_rows else "scheduled"
     campaign.status = target
+    if target == "cancelled":
+        await _drop_pending(repo, campaign, "campaign cancelled")
     await repo.audit(actor, f"campaign_{action}", {"campaign": campaign.id})
     return target
 
 
-def add_months(value: datetime, months: int) -> datetime:
-    """The same day and time `months` later (clamped to the month's last day)."""
+async def _drop_pending(repo: Repo, campaign: Campaign, reason: str) -> None:
+    """Messages of a campaign that is over will never be sent: say so in their rows."""
+    await repo.session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.status == "pending")
+        .values(status="skipped", error=reason)
+    )
+
+
+def add_months(value: datetime, months: int, zone: ZoneInfo | None = None) -> datetime:
+    """The same day and local time `months` later (clamped to the month's last day).
+
+    With `zone`, months are added on the local clock, so a 09:00 wave stays at 09:00
+    across a daylight-saving change."""
+    if zone is not None:
+        local = add_months(value.astimezone(zone).replace(tzinfo=None), months)
+        return local.replace(tzinfo=zone).astimezone(value.tzinfo or zone)
     month = value.month - 1 + months
     year = value.year + month // 12
     month = month % 12 + 1
@@ -164,19 +181,22 @@ def add_months(value: datetime, months: int) -> datetime:
     raise ValueError("impossible date")
 
 
-async def finish_due(repo: Repo, now: datetime) -> list[Campaign]:
+async def finish_due(repo: Repo, now: datetime, zone: ZoneInfo) -> list[Campaign]:
     """Campaigns past their deadline finish; recurring ones schedule their next wave."""
-    stmt = select(Campaign).where(Campaign.status == "running", Campaign.deadline < now)
+    stmt = select(Campaign).where(
+        Campaign.status.in_(("running", "paused")), Campaign.deadline < now
+    )
     new_waves = []
     for campaign in await repo.session.scalars(stmt):
         campaign.status = "finished"
+        await _drop_pending(repo, campaign, "deadline passed")
         if campaign.every_months:
             wave = Campaign(
                 flow_id=campaign.flow_id,
                 groups=campaign.groups,
                 status="scheduled",
-                start_at=add_months(campaign.start_at, campaign.every_months),
-                deadline=add_months(campaign.deadline, campaign.every_months),
+                start_at=add_months(campaign.start_at, campaign.every_months, zone),
+                deadline=add_months(campaign.deadline, campaign.every_months, zone),
                 remind_after=campaign.remind_after,
                 max_reminders=campaign.max_reminders,
                 quiet_start=campaign.quiet_start,
@@ -301,7 +321,7 @@ class CampaignRunner:
         now = self.clock()
         async with self.db.transaction() as repo:
             await outbox.start_due_campaigns(repo, now)
-            await finish_due(repo, now)
+            await finish_due(repo, now, self.quiet.zone)
             claimed = await outbox.claim_due(
                 repo, now, limit, self.quiet.active, self.quiet.next_morning
             )
