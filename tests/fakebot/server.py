@@ -662,6 +662,14 @@ class FakeBotAPI:
             self._sim_users[user_id] = sim
             return sim
 
+    def started_user(self, user_id: int, first_name: str = "Lea", language_code: str | None = "de"):
+        """`user()` for someone who wrote to the bot before the test began (no update is
+        queued): the bot may message them first. For seeding many existing people cheaply."""
+        sim = self.user(user_id, first_name, language_code)
+        with self._lock:
+            self.chats[user_id].started = True
+        return sim
+
     def group(
         self,
         chat_id: int,
