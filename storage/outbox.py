@@ -80,7 +80,7 @@ async def start_due_campaigns(repo: Repo, now: datetime) -> list[Campaign]:
         people = sorted({pid for pids in members.values() for pid in pids})
         for pid in people:
             await repo.session.execute(
-                repo._insert(Delivery)
+                repo.insert_on_conflict(Delivery)
                 .values(
                     campaign_id=campaign.id,
                     participant_id=pid,
@@ -187,7 +187,7 @@ async def mark_sent(repo: Repo, delivery_id: int, now: datetime) -> None:
     campaign = await repo.session.get(Campaign, delivery.campaign_id)
     for seq, seconds in enumerate(campaign.remind_after[: campaign.max_reminders], start=1):
         await repo.session.execute(
-            repo._insert(Delivery)
+            repo.insert_on_conflict(Delivery)
             .values(
                 campaign_id=campaign.id,
                 participant_id=delivery.participant_id,

@@ -47,7 +47,7 @@ class Repo:
         self.session = session
 
     # --- updates -----------------------------------------------------------------------
-    def _insert(self, model: type) -> Any:
+    def insert_on_conflict(self, model: type) -> Any:
         """INSERT with ON CONFLICT support for the dialect in use (SQLite or PostgreSQL)."""
         if self.session.get_bind().dialect.name == "postgresql":
             return pg_insert(model)
@@ -56,7 +56,7 @@ class Repo:
     async def claim_update(self, update_id: int) -> bool:
         """Mark a Telegram update as handled; False if it was handled before."""
         stmt = (
-            self._insert(ProcessedUpdate)
+            self.insert_on_conflict(ProcessedUpdate)
             .values(update_id=update_id, processed_at=utcnow())
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
@@ -149,7 +149,7 @@ class Repo:
             return found
         # Many people may start a new version at the same moment: insert-if-absent, then read.
         await self.session.execute(
-            self._insert(FlowVersion)
+            self.insert_on_conflict(FlowVersion)
             .values(
                 flow_id=flow_id,
                 version=version,
@@ -310,7 +310,7 @@ class Repo:
     ) -> bool:
         """Put a participant in a group; False if they were in it already."""
         stmt = (
-            self._insert(GroupMember)
+            self.insert_on_conflict(GroupMember)
             .values(
                 group_id=group_id,
                 participant_id=participant_id,
@@ -367,7 +367,7 @@ class Repo:
     async def add_staff_chat(self, chat_id: int, added_by: str) -> None:
         """Remember a group a staff member added the bot to."""
         stmt = (
-            self._insert(StaffChat)
+            self.insert_on_conflict(StaffChat)
             .values(chat_id=chat_id, added_by=added_by, added_at=utcnow())
             .on_conflict_do_nothing(index_elements=["chat_id"])
         )

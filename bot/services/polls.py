@@ -446,7 +446,7 @@ class PollDesk:
             ctx.say(t.gettext("There is no open session with the code {code}.").format(code=code))
             return False
         await ctx.repo.session.execute(
-            ctx.repo._insert(SessionMember)
+            ctx.repo.insert_on_conflict(SessionMember)
             .values(session_id=session.id, participant_id=ctx.participant.id, joined_at=utcnow())
             .on_conflict_do_nothing(index_elements=["session_id", "participant_id"])
         )
