@@ -143,6 +143,8 @@ async def claim_due(
             reason = "unreachable"
         elif person.opted_out:
             reason = "opted out"
+        elif person.stage != "ready":
+            reason = "no consent"
         elif delivery.kind == "reminder" and await completed(repo, campaign, person.id):
             reason = "completed"
         if reason:
@@ -185,6 +187,8 @@ async def mark_sent(repo: Repo, delivery_id: int, now: datetime) -> None:
     if delivery.kind != "invitation":
         return
     campaign = await repo.session.get(Campaign, delivery.campaign_id)
+    if campaign.status != "running":
+        return  # finished or cancelled while this message was on its way
     for seq, seconds in enumerate(campaign.remind_after[: campaign.max_reminders], start=1):
         await repo.session.execute(
             repo.insert_on_conflict(Delivery)

@@ -184,8 +184,10 @@ class CampaignChat:
                 start=t.datetime(campaign.start_at), deadline=t.datetime(campaign.deadline)
             ),
             t.gettext("Reminders after: {days} days").format(
-                days=", ".join(str(s // 86400) for s in campaign.remind_after) or "—"
-            ),
+                days=", ".join(str(s // 86400) for s in campaign.remind_after)
+            )
+            if campaign.remind_after
+            else t.gettext("No reminders"),
             t.gettext("Quiet hours: {start}–{end}").format(
                 start=campaign.quiet_start, end=campaign.quiet_end
             ),

@@ -248,12 +248,25 @@ def message_for(
     return f"{text}\n\n{footer}", [[(label, callbacks.choice("g", str(campaign.id)))]]
 
 
+def status_name(status: str, t: Translator) -> str:
+    """A campaign status in the reader's language."""
+    names = {
+        "draft": t.gettext("draft"),
+        "scheduled": t.gettext("scheduled"),
+        "running": t.gettext("running"),
+        "paused": t.gettext("paused"),
+        "cancelled": t.gettext("cancelled"),
+        "finished": t.gettext("finished"),
+    }
+    return names.get(status, status)
+
+
 def progress_text(campaign: Campaign, figures: outbox.Progress, title: str, t: Translator) -> str:
     """The admin's progress message."""
     rate = figures.completed / figures.invited if figures.invited else 0
     lines = [
         t.gettext("📬 Campaign {id}: “{title}” ({status})").format(
-            id=campaign.id, title=title, status=campaign.status
+            id=campaign.id, title=title, status=status_name(campaign.status, t)
         ),
         t.gettext("Groups: {groups} · deadline {deadline}").format(
             groups=", ".join(campaign.groups), deadline=t.datetime(campaign.deadline)
@@ -362,13 +375,21 @@ class CampaignRunner:
                 return None
             figures = await outbox.progress(repo, campaign)
             flow = self.catalog.get(campaign.flow_id)
-            t = translator(self.default_locale, self.timezone)
+            t = await self._translator_for(repo, campaign.created_by)
             title = flow.text("title", t.locale) if flow else campaign.flow_id
             return (
                 campaign.progress_chat_id,
                 campaign.progress_message_id,
                 progress_text(campaign, figures, title, t),
             )
+
+    async def _translator_for(self, repo: Repo, pseudonym: str) -> Translator:
+        """The admin's language (the one who started the campaign), else the default."""
+        admin = await repo.participant_by_pseudonym(pseudonym)
+        identity = await repo.identity_of(admin.id) if admin else None
+        code = identity.language_code if identity else None
+        locale = (admin.locale if admin else None) or negotiate(code, self.default_locale)
+        return translator(locale, self.timezone)
 
     async def remember_progress_message(self, campaign_id: int, message_id: int) -> None:
         """Store the id of a campaign's progress message."""

@@ -27,6 +27,7 @@ from bot.services.replies import (
     LeaveChat,
     Outcome,
     Person,
+    ProgressChanged,
     Schedule,
     SendDocument,
     SendText,
@@ -455,6 +456,8 @@ class Conversation:
     async def _start_command(self, ctx: Ctx, payload: str) -> None:
         t = ctx.t
         p = ctx.participant
+        # Writing to the bot means they can be reached again (403 was a block, now lifted).
+        p.unreachable = False
         if p.opted_out:
             p.opted_out = False
             ctx.say(t.gettext("Invitations and reminders are switched on again."))
@@ -783,6 +786,8 @@ class Conversation:
         if turn.finished:
             run.status = "complete"
             run.finished_at = now
+            if run.campaign_id is not None:
+                ctx.out.replies.append(ProgressChanged(run.campaign_id))
             ctx.say(
                 ctx.t.gettext(
                     "That was the last question. Thank you, your answers are saved! "
@@ -883,6 +888,8 @@ class Conversation:
             ctx.participant.id, version.id, ctx.t.locale, turn.state.to_dict()
         )
         run.campaign_id = campaign_id
+        if campaign_id is not None:
+            ctx.out.replies.append(ProgressChanged(campaign_id))
         await ctx.repo.session.refresh(run, ["flow_version"])
         ctx.say(
             t.gettext(

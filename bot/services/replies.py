@@ -84,6 +84,13 @@ class ResultsChanged:
 
 
 @dataclass(frozen=True)
+class ProgressChanged:
+    """A campaign's figures changed (someone started or finished): refresh its progress."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
 class ClosePollTimer:
     """Close poll `poll_id` at `at` unless it was closed before."""
 
@@ -133,6 +140,7 @@ Reply = (
     | SendPhoto
     | Broadcast
     | ResultsChanged
+    | ProgressChanged
     | ClosePollTimer
     | NativePoll
     | StopNativePoll

@@ -42,6 +42,7 @@ from bot.services.replies import (
     NativePoll,
     Outcome,
     Person,
+    ProgressChanged,
     ResultsChanged,
     Schedule,
     SendDocument,
@@ -297,6 +298,8 @@ class TelegramAdapter:
             self._in_background(self._broadcast(reply))
         elif isinstance(reply, ResultsChanged):
             self._results_changed(reply.poll_id)
+        elif isinstance(reply, ProgressChanged):
+            self.progress_changed(reply.campaign_id)
         elif isinstance(reply, ClosePollTimer):
             self.schedule_close(reply)
         elif isinstance(reply, NativePoll):
