@@ -1,29 +1,20 @@
 """Schema stage for agenda files: read the YAML node tree of a session's polls, with lines.
 
-Shares the value readers (texts, numbers, options, duplicate keys) with the flow schema, so
-agendas and flows report problems the same way: `file:line: [poll id] message`.
+Shares the document, item and value readers (texts, numbers, options, duplicate keys) with the
+flow schema, so agendas and flows report problems the same way: `file:line: [poll id] message`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
-from flows.schema import (
-    FLOW_ID,
-    FLOW_ID_MAX,
-    LOCALE,
-    STEP_ID,
-    SchemaReader,
-    _yaml_error_line,
-    _yaml_error_text,
-    line_of,
-)
+from flows.schema import FLOW_ID, FLOW_ID_MAX, LOCALE, STEP_ID, ItemDraft, SchemaReader
 
 
 class PollType(StrEnum):
@@ -59,7 +50,6 @@ FIELDS_BY_TYPE: dict[PollType, tuple[str, ...]] = {
     PollType.SCALE: (*COMMON_FIELDS, "min", "max", "min_label", "max_label"),
     PollType.WORDS: (*COMMON_FIELDS, "max_words"),
 }
-ALL_POLL_FIELDS = frozenset(f for fields in FIELDS_BY_TYPE.values() for f in fields)
 BOOL_FIELDS = ("anonymous", "show_results")
 INT_FIELDS = ("timer", "min", "max", "max_words")
 
@@ -78,18 +68,7 @@ def looks_like_agenda(text: str) -> bool:
     return any(getattr(key, "value", None) == "agenda" for key, _value in root.value)
 
 
-@dataclass
-class PollDraft:
-    """A poll as read from the file: the fields that passed, plus where everything is."""
-
-    data: dict[str, Any]
-    line: int
-    field_lines: dict[str, int] = field(default_factory=dict)
-    option_lines: dict[str, int] = field(default_factory=dict)
-
-    def line_of(self, name: str) -> int:
-        """Line of a field, or of the poll when the field is absent."""
-        return self.field_lines.get(name, self.line)
+PollDraft = ItemDraft
 
 
 @dataclass
@@ -104,49 +83,19 @@ class AgendaDraft:
 class AgendaReader(SchemaReader):
     """Reads one agenda file's node tree, collecting every problem instead of stopping."""
 
+    ITEM = "poll"
+    ITEM_SHAPE = "id: ..., type: ..., ..."
+    ITEM_ID = POLL_ID
+    ITEM_TYPE = PollType
+    ITEM_FIELDS = FIELDS_BY_TYPE
+
     def read(self, text: str) -> AgendaDraft | None:  # type: ignore[override]
         """Read a whole agenda document; None if it is not even a mapping."""
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            self.problem(_yaml_error_line(exc), None, f"YAML syntax error: {_yaml_error_text(exc)}")
-            return None
-        except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
-            self.problem(1, None, f"YAML error: {exc}")
-            return None
+        root = self._root(text, "an agenda file must be a mapping (agenda: ..., polls: ...)")
         if root is None:
-            self.problem(1, None, "the file is empty")
             return None
-        if not isinstance(root, MappingNode):
-            self.problem(
-                line_of(root), None, "an agenda file must be a mapping (agenda: ..., polls: ...)"
-            )
-            return None
-        return self._read_agenda(root)
-
-    # ------------------------------------------------------------------ document
-
-    def _read_agenda(self, root: MappingNode) -> AgendaDraft:
-        data: dict[str, Any] = {}
-        lines: dict[str, int] = {}
-        polls: list[PollDraft] = []
-        for key, value, key_line in self._pairs(root, None):
-            lines[key] = key_line
-            if key not in TOP_FIELDS:
-                self.problem(
-                    key_line,
-                    None,
-                    f"unknown top-level key {key!r} (allowed: {', '.join(TOP_FIELDS)})",
-                )
-            elif key == "polls":
-                polls = self._read_polls(value)
-            else:
-                text = self._text(value, None, key)
-                if text is not None:
-                    data[key] = text
-        for key in TOP_REQUIRED:
-            if key not in lines:
-                self.problem(1, None, f"missing required key {key!r}")
+        data, lines = self._read_top(root, TOP_FIELDS, TOP_REQUIRED)
+        polls = data.pop("polls", [])
         agenda_id = data.get("agenda")
         if agenda_id is not None and (
             not AGENDA_ID.match(agenda_id) or len(agenda_id) > AGENDA_ID_MAX
@@ -169,21 +118,18 @@ class AgendaReader(SchemaReader):
             self.problem(lines["language"], None, f"language {language!r} is not a locale code")
         return AgendaDraft(data=data, polls=polls, field_lines=lines)
 
+    def _top_value(self, key: str, node: Node) -> Any:
+        if key == "polls":
+            return self._read_polls(node)
+        return self._text(node, None, key)
+
     # ------------------------------------------------------------------ polls
 
     def _read_polls(self, node: Node) -> list[PollDraft]:
-        if not isinstance(node, SequenceNode):
-            self.problem(line_of(node), None, "polls must be a list (each item starts with '- ')")
-            return []
-        if not node.value:
-            self.problem(line_of(node), None, "polls must not be empty")
         polls: list[PollDraft] = []
         first_line: dict[str, int] = {}
-        for item in node.value:
-            draft = self._read_poll(item)
-            if draft is None:
-                continue
-            poll_id = draft.data.get("id")
+        for draft in self._read_items(node):
+            poll_id = draft.id
             if poll_id is not None:
                 if poll_id in first_line:
                     self.problem(
@@ -196,80 +142,24 @@ class AgendaReader(SchemaReader):
             polls.append(draft)
         return polls
 
-    def _read_poll(self, node: Node) -> PollDraft | None:
-        if not isinstance(node, MappingNode):
-            self.problem(
-                line_of(node), None, "each poll must be a mapping (id: ..., type: ..., ...)"
-            )
-            return None
-        triples = self._pairs(node, _peek_id(node))
-        pairs = {key: value for key, value, _line in triples}
-        draft = PollDraft(data={}, line=line_of(node))
-        draft.field_lines = {key: key_line for key, _value, key_line in triples}
+    def _early_id(self, node: MappingNode) -> str | None:
+        """The poll id, if it is readable, for problems found before it is checked."""
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == "id" and isinstance(value, ScalarNode):
+                return value.value.strip() if POLL_ID.match(value.value.strip()) else None
+        return None
 
-        poll_id = self._poll_id(pairs.get("id"), draft)
-        poll_type = self._poll_type(pairs.get("type"), draft, poll_id)
-        allowed = FIELDS_BY_TYPE[poll_type] if poll_type else ALL_POLL_FIELDS
-        for key, value in pairs.items():
-            if key in ("id", "type"):
-                continue
-            if key not in allowed:
-                if key in ALL_POLL_FIELDS and poll_type:
-                    message = f"field {key!r} is not allowed for a {poll_type.value} poll"
-                else:
-                    message = f"unknown field {key!r}"
-                self.problem(draft.field_lines[key], poll_id, message)
-                continue
-            self._poll_field(key, value, draft, poll_id)
-        if poll_type is not None:
-            self._check_poll(draft, poll_id, poll_type)
-        return draft
+    def _reserved_id(self, value: str) -> bool:
+        return False  # poll ids are never names in conditions
 
-    def _poll_id(self, node: Node | None, draft: PollDraft) -> str | None:
-        if node is None:
-            self.problem(draft.line, None, "poll without 'id'")
-            return None
-        value = self._text(node, None, "id")
-        if value is None:
-            return None
-        if not POLL_ID.match(value):
-            self.problem(
-                line_of(node),
-                None,
-                f"poll id {value!r} must start with a lowercase letter and contain only "
-                "a-z, 0-9 and '_' (at most 40 characters)",
-            )
-            return None
-        draft.data["id"] = value
-        return value
-
-    def _poll_type(
-        self, node: Node | None, draft: PollDraft, poll_id: str | None
-    ) -> PollType | None:
-        if node is None:
-            self.problem(draft.line, poll_id, "poll without 'type'")
-            return None
-        value = self._text(node, poll_id, "type")
-        if value is None:
-            return None
-        try:
-            poll_type = PollType(value)
-        except ValueError:
-            known = ", ".join(t.value for t in PollType)
-            self.problem(line_of(node), poll_id, f"unknown poll type {value!r} (known: {known})")
-            return None
-        draft.data["type"] = poll_type
-        return poll_type
-
-    def _poll_field(self, key: str, node: Node, draft: PollDraft, poll_id: str | None) -> None:
+    def _item_field(self, key: str, node: Node, draft: PollDraft, poll_id: str | None) -> None:
         value: Any
         if key in BOOL_FIELDS:
             value = self._bool(node, poll_id, key)
         elif key in INT_FIELDS:
             value = self._int(node, poll_id, key)
         elif key == "options":
-            # the flow reader only needs `option_lines` of the draft
-            value = self._options(node, draft, poll_id)  # type: ignore[arg-type]
+            value = self._options(node, draft, poll_id)
         else:  # question, min_label, max_label
             value = self._text(node, poll_id, key)
         if value is not None:
@@ -277,7 +167,7 @@ class AgendaReader(SchemaReader):
 
     # ------------------------------------------------------------------ rules
 
-    def _check_poll(self, draft: PollDraft, poll_id: str | None, poll_type: PollType) -> None:
+    def _check_item(self, draft: PollDraft, poll_id: str | None, poll_type: PollType) -> None:
         data = draft.data
         question = data.get("question")
         if "question" not in draft.field_lines:
@@ -377,14 +267,6 @@ class AgendaReader(SchemaReader):
                     poll_id,
                     f"{key} is too long ({len(label)} characters, at most {LABEL_MAX})",
                 )
-
-
-def _peek_id(node: MappingNode) -> str | None:
-    """The poll id, if it is readable, for problems found before it is checked."""
-    for key, value in node.value:
-        if isinstance(key, ScalarNode) and key.value == "id" and isinstance(value, ScalarNode):
-            return value.value.strip() if POLL_ID.match(value.value.strip()) else None
-    return None
 
 
 __all__ = [

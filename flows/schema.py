@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import yaml
@@ -46,14 +48,13 @@ FIELDS_BY_TYPE: dict[StepType, tuple[str, ...]] = {
     StepType.VOICE: INPUT_FIELDS,
     StepType.PHOTO: INPUT_FIELDS,
 }
-ALL_STEP_FIELDS = frozenset(f for fields in FIELDS_BY_TYPE.values() for f in fields)
 TEXT_FIELDS = ("text", "when", "next", "reprompt", "min_label", "max_label")
 BOOL_FIELDS = ("optional", "integer")
 
 
 @dataclass
-class StepDraft:
-    """A step as read from the file: the fields that passed, plus where everything is."""
+class ItemDraft:
+    """A step or poll as read from the file: the fields that passed, plus where everything is."""
 
     data: dict[str, Any]
     line: int
@@ -62,17 +63,20 @@ class StepDraft:
 
     @property
     def id(self) -> str | None:
-        """The step id, if it was readable."""
+        """The item id, if it was readable."""
         return self.data.get("id")
 
     @property
-    def type(self) -> StepType | None:
-        """The step type, if it was known."""
+    def type(self) -> StrEnum | None:
+        """The item type (a StepType or PollType), if it was known."""
         return self.data.get("type")
 
     def line_of(self, name: str) -> int:
-        """Line of a field, or of the step when the field is absent."""
+        """Line of a field, or of the item when the field is absent."""
         return self.field_lines.get(name, self.line)
+
+
+StepDraft = ItemDraft
 
 
 @dataclass
@@ -110,7 +114,18 @@ def _yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
 
 
 class SchemaReader:
-    """Reads one flow file's node tree, collecting every problem instead of stopping."""
+    """Reads one flow file's node tree, collecting every problem instead of stopping.
+
+    The reading of the item list (steps here, polls in AgendaReader) is shared: it is
+    parameterised by the class attributes below and the hooks `_item_field`,
+    `_check_item`, `_reserved_id` and `_early_id`.
+    """
+
+    ITEM = "step"  # the noun in messages
+    ITEM_SHAPE = "id: ..., type: ..."  # what a mapping item looks like, for messages
+    ITEM_ID = STEP_ID
+    ITEM_TYPE: type[StrEnum] = StepType
+    ITEM_FIELDS: dict[Any, tuple[str, ...]] = FIELDS_BY_TYPE
 
     def __init__(self, file: str) -> None:
         self.file = file
@@ -125,6 +140,16 @@ class SchemaReader:
 
     def read(self, text: str) -> FlowDraft | None:
         """Read a whole flow document; None if it is not even a mapping."""
+        root = self._root(text, "a flow file must be a mapping (id: ..., steps: ...)")
+        if root is None:
+            return None
+        data, lines = self._read_top(root, TOP_FIELDS, TOP_REQUIRED)
+        steps = data.pop("steps", [])
+        self._check_flow_fields(data, lines)
+        return FlowDraft(data=data, steps=steps, field_lines=lines)
+
+    def _root(self, text: str, shape: str) -> MappingNode | None:
+        """The document's top mapping; None (and a problem) if there is none."""
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
@@ -137,41 +162,42 @@ class SchemaReader:
             self.problem(1, None, "the file is empty")
             return None
         if not isinstance(root, MappingNode):
-            self.problem(line_of(root), None, "a flow file must be a mapping (id: ..., steps: ...)")
+            self.problem(line_of(root), None, shape)
             return None
-        return self._read_flow(root)
+        return root
 
-    def _read_flow(self, root: MappingNode) -> FlowDraft:
+    def _read_top(
+        self, root: MappingNode, fields: tuple[str, ...], required: tuple[str, ...]
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """The top-level values that passed (read by `_top_value`) and every key's line."""
         data: dict[str, Any] = {}
         lines: dict[str, int] = {}
-        steps: list[StepDraft] = []
         for key, value, key_line in self._pairs(root, None):
             lines[key] = key_line
-            if key not in TOP_FIELDS:
+            if key not in fields:
                 self.problem(
                     key_line,
                     None,
-                    f"unknown top-level key {key!r} (allowed: {', '.join(TOP_FIELDS)})",
+                    f"unknown top-level key {key!r} (allowed: {', '.join(fields)})",
                 )
-            elif key == "steps":
-                steps = self._read_steps(value)
-            elif key == "version":
-                version = self._version(value)
-                if version is not None:
-                    data[key] = version
-            elif key == "languages":
-                languages = self._locale_list(value)
-                if languages is not None:
-                    data[key] = languages
-            else:
-                text = self._text(value, None, key)
-                if text is not None:
-                    data[key] = text
-        for key in TOP_REQUIRED:
+                continue
+            found = self._top_value(key, value)
+            if found is not None:
+                data[key] = found
+        for key in required:
             if key not in lines:
                 self.problem(1, None, f"missing required key {key!r}")
-        self._check_flow_fields(data, lines)
-        return FlowDraft(data=data, steps=steps, field_lines=lines)
+        return data, lines
+
+    def _top_value(self, key: str, node: Node) -> Any:
+        """One allowed top-level value, or None if it did not pass."""
+        if key == "steps":
+            return list(self._read_items(node))
+        if key == "version":
+            return self._version(node)
+        if key == "languages":
+            return self._locale_list(node)
+        return self._text(node, None, key)
 
     def _check_flow_fields(self, data: dict[str, Any], lines: dict[str, int]) -> None:
         flow_id = data.get("id")
@@ -208,88 +234,105 @@ class SchemaReader:
                 found.append(value)
         return found
 
-    # ------------------------------------------------------------------ steps
+    # ------------------------------------------------------------------ items (steps, polls)
 
-    def _read_steps(self, node: Node) -> list[StepDraft]:
+    def _read_items(self, node: Node) -> Iterator[ItemDraft]:
+        """The readable items of the list, each read (and its problems recorded) as the
+        caller iterates."""
         if not isinstance(node, SequenceNode):
-            self.problem(line_of(node), None, "steps must be a list (each item starts with '- ')")
-            return []
+            self.problem(
+                line_of(node), None, f"{self.ITEM}s must be a list (each item starts with '- ')"
+            )
+            return
         if not node.value:
-            self.problem(line_of(node), None, "steps must not be empty")
-        steps = []
+            self.problem(line_of(node), None, f"{self.ITEM}s must not be empty")
         for item in node.value:
-            draft = self._read_step(item)
+            draft = self._read_item(item)
             if draft is not None:
-                steps.append(draft)
-        return steps
+                yield draft
 
-    def _read_step(self, node: Node) -> StepDraft | None:
+    def _read_item(self, node: Node) -> ItemDraft | None:
         if not isinstance(node, MappingNode):
-            self.problem(line_of(node), None, "each step must be a mapping (id: ..., type: ...)")
+            self.problem(
+                line_of(node), None, f"each {self.ITEM} must be a mapping ({self.ITEM_SHAPE})"
+            )
             return None
-        triples = self._pairs(node, None)
+        triples = self._pairs(node, self._early_id(node))
         pairs = {key: value for key, value, _line in triples}
-        draft = StepDraft(data={}, line=line_of(node))
+        draft = ItemDraft(data={}, line=line_of(node))
         draft.field_lines = {key: key_line for key, _value, key_line in triples}
 
-        step_id = self._step_id(pairs.get("id"), draft)
-        step_type = self._step_type(pairs.get("type"), draft, step_id)
-        allowed = FIELDS_BY_TYPE[step_type] if step_type else ALL_STEP_FIELDS
+        item_id = self._item_id(pairs.get("id"), draft)
+        item_type = self._item_type(pairs.get("type"), draft, item_id)
+        known = frozenset().union(*self.ITEM_FIELDS.values())
+        allowed = self.ITEM_FIELDS[item_type] if item_type else known
         for key, value in pairs.items():
             if key in ("id", "type"):
                 continue
             if key not in allowed:
-                if key in ALL_STEP_FIELDS and step_type:
-                    message = f"field {key!r} is not allowed for a {step_type.value} step"
+                if key in known and item_type:
+                    message = f"field {key!r} is not allowed for a {item_type.value} {self.ITEM}"
                 else:
                     message = f"unknown field {key!r}"
-                self.problem(draft.field_lines[key], step_id, message)
+                self.problem(draft.field_lines[key], item_id, message)
                 continue
-            self._step_field(key, value, draft, step_id)
-        if step_type is not None:
-            self._check_step(draft, step_id, step_type)
+            self._item_field(key, value, draft, item_id)
+        if item_type is not None:
+            self._check_item(draft, item_id, item_type)
         return draft
 
-    def _step_id(self, node: Node | None, draft: StepDraft) -> str | None:
+    def _early_id(self, node: MappingNode) -> str | None:
+        """The id to give problems found before the id is read (duplicate keys): none for
+        steps."""
+        return None
+
+    def _item_id(self, node: Node | None, draft: ItemDraft) -> str | None:
         if node is None:
-            self.problem(draft.line, None, "step without 'id'")
+            self.problem(draft.line, None, f"{self.ITEM} without 'id'")
             return None
         value = self._text(node, None, "id")
         if value is None:
             return None
-        if not STEP_ID.match(value):
+        if not self.ITEM_ID.match(value):
             self.problem(
                 line_of(node),
                 None,
-                f"step id {value!r} must start with a lowercase letter and contain only "
+                f"{self.ITEM} id {value!r} must start with a lowercase letter and contain only "
                 "a-z, 0-9 and '_' (at most 40 characters)",
             )
             return None
-        if keyword.iskeyword(value) or value == FIRST_NAME:
-            self.problem(line_of(node), value, f"step id {value!r} is a reserved word")
+        if self._reserved_id(value):
+            self.problem(line_of(node), value, f"{self.ITEM} id {value!r} is a reserved word")
             return None
         draft.data["id"] = value
         return value
 
-    def _step_type(
-        self, node: Node | None, draft: StepDraft, step_id: str | None
-    ) -> StepType | None:
+    def _reserved_id(self, value: str) -> bool:
+        """Step ids are names in conditions: no Python keywords, no placeholder names."""
+        return keyword.iskeyword(value) or value == FIRST_NAME
+
+    def _item_type(
+        self, node: Node | None, draft: ItemDraft, item_id: str | None
+    ) -> StrEnum | None:
         if node is None:
-            self.problem(draft.line, step_id, "step without 'type'")
+            self.problem(draft.line, item_id, f"{self.ITEM} without 'type'")
             return None
-        value = self._text(node, step_id, "type")
+        value = self._text(node, item_id, "type")
         if value is None:
             return None
         try:
-            step_type = StepType(value)
+            item_type = self.ITEM_TYPE(value)
         except ValueError:
-            known = ", ".join(t.value for t in StepType)
-            self.problem(line_of(node), step_id, f"unknown step type {value!r} (known: {known})")
+            known = ", ".join(t.value for t in self.ITEM_TYPE)
+            self.problem(
+                line_of(node), item_id, f"unknown {self.ITEM} type {value!r} (known: {known})"
+            )
             return None
-        draft.data["type"] = step_type
-        return step_type
+        draft.data["type"] = item_type
+        return item_type
 
-    def _step_field(self, key: str, node: Node, draft: StepDraft, step_id: str | None) -> None:
+    def _item_field(self, key: str, node: Node, draft: ItemDraft, step_id: str | None) -> None:
+        """Read one field allowed for the step's type into the draft."""
         if key in TEXT_FIELDS:
             value: Any = self._text(node, step_id, key)
         elif key in BOOL_FIELDS:
@@ -313,7 +356,8 @@ class SchemaReader:
         if value is not None:
             draft.data[key] = value
 
-    def _check_step(self, draft: StepDraft, step_id: str | None, step_type: StepType) -> None:
+    def _check_item(self, draft: ItemDraft, step_id: str | None, step_type: StepType) -> None:
+        """The rules of a step whose type is known, once its fields are read."""
         data = draft.data
         if "text" not in data and "text" not in draft.field_lines:
             self.problem(draft.line, step_id, "step without 'text'")
@@ -334,7 +378,7 @@ class SchemaReader:
             if low is not None and high is not None and low > high:
                 self.problem(draft.line_of("min"), step_id, "min must not be greater than max")
 
-    def _check_multi(self, draft: StepDraft, step_id: str | None) -> None:
+    def _check_multi(self, draft: ItemDraft, step_id: str | None) -> None:
         data = draft.data
         count = len(data.get("options") or {})
         low = data.get("min", 0 if data.get("optional") else 1)
@@ -354,7 +398,7 @@ class SchemaReader:
                 draft.line_of("min"), step_id, f"min ({low}) is more than the {count} options"
             )
 
-    def _check_scale(self, draft: StepDraft, step_id: str | None) -> None:
+    def _check_scale(self, draft: ItemDraft, step_id: str | None) -> None:
         data = draft.data
         for key in ("min", "max"):
             if key not in draft.field_lines:
@@ -432,7 +476,7 @@ class SchemaReader:
             return None
         return value
 
-    def _options(self, node: Node, draft: StepDraft, step_id: str | None) -> dict[str, str] | None:
+    def _options(self, node: Node, draft: ItemDraft, step_id: str | None) -> dict[str, str] | None:
         if not isinstance(node, MappingNode):
             self.problem(
                 line_of(node), step_id, "options must be a mapping of code: label, one per line"
