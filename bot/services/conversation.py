@@ -675,18 +675,17 @@ class Conversation:
         state = engine.RunState.from_dict(run.state)
         ectx = self._engine_ctx(ctx)
         step = flow.step(state.current) if state.current else None
+        # While short messages are being collected, everything still concerns the question
+        # the person sees: more text joins the answer, its skip button ends the collecting,
+        # anything else gets that question's hint — never the next question, not shown yet.
         collecting = run.collect_until is not None
-        if collecting and not (isinstance(inp, TextInput) and step and step.type == StepType.TEXT):
-            # Something other than more text: the collected text is the answer; go on first.
+        if collecting and isinstance(inp, ButtonInput) and inp.action == "skip":
+            # Skip after typing reads as "that's my answer, go on": keep what they wrote.
+            if tap:
+                ctx.ack("✓")
             await self._settle(ctx, run)
-            state = engine.RunState.from_dict(run.state)
-            step = flow.step(state.current) if state.current else None
-            collecting = False
-            if step is None:
-                if tap:
-                    ctx.ack()
-                return
-        if collecting:
+            return
+        if collecting and isinstance(inp, TextInput):
             previous = await ctx.repo.answer(run.id, step.id)
             if previous is not None and isinstance(previous.value, str):
                 inp = TextInput(previous.value + "\n" + inp.text)
@@ -715,6 +714,7 @@ class Conversation:
             return
         if tap:
             ctx.ack("✓")
+        run.collect_until = None
         if step.type == StepType.TEXT and result.value is not None and self.merge_window:
             # Keep the question open a few seconds: short follow-up messages join the answer.
             await ctx.repo.save_answer(
