@@ -70,7 +70,7 @@ def test_session_poll_vote_live_results_and_close(bot, fake_api, migrated_url):
     ben.wait_callback_answer(qid)
     qid = ben.press("Praktika")  # changes the vote
     assert "Praktika" in ben.wait_callback_answer(qid)["text"]
-    admin.wait_for("2 voted", timeout=10)
+    admin.wait_for("2 abgestimmt", timeout=10)
     # a late joiner gets the open poll at once
     cem = join(fake_api, 603, code)
     cem.wait_for("Was zuerst?")
@@ -78,7 +78,7 @@ def test_session_poll_vote_live_results_and_close(bot, fake_api, migrated_url):
     # a closed poll refuses votes
     qid = cem.press("Bewerbungen")
     refusal = cem.wait_callback_answer(qid)["text"].lower()
-    assert "closed" in refusal or "geschlossen" in refusal
+    assert "beendet" in refusal
     stored = votes(migrated_url)
     assert sorted(v.value for v in stored) == [["a"], ["a"]]
     assert all(v.participant_id is None for v in stored)  # anonymous by default
@@ -148,7 +148,7 @@ def test_fifty_people_vote_at_once_with_double_taps_and_changes(bot, fake_api, m
         time.sleep(0.3)
     assert Counter(v.value[0] for v in votes(migrated_url)) == expected
     assert len(votes(migrated_url)) == 50
-    admin.wait_for("50 voted", timeout=10)
+    admin.wait_for("50 abgestimmt", timeout=10)
 
 
 def test_native_group_poll_answers_and_withdrawal(bot, fake_api, migrated_url):
