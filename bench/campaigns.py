@@ -42,6 +42,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.common import BenchError, pg_admin
 from bot.settings import Settings
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -71,19 +72,7 @@ TARGET = 0.90  # achieved rate as a share of BACKBONE_SEND_RATE
 POLL = 1.0  # seconds between looks at the database and /proc
 
 
-class BenchError(Exception):
-    """The run itself broke; the benchmark has no figures to show."""
-
-
 # --- database ----------------------------------------------------------------------------
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @asynccontextmanager
@@ -94,13 +83,13 @@ async def fresh_database(kind: str, postgres_url: str, workdir: Path) -> AsyncIt
         return
     name = f"bb_bench_{uuid.uuid4().hex[:12]}"
     try:
-        await _pg_admin(postgres_url, f'CREATE DATABASE "{name}"')
+        await pg_admin(postgres_url, f'CREATE DATABASE "{name}"')
     except Exception as exc:
         raise BenchError(f"cannot create a PostgreSQL database at {postgres_url}: {exc}") from exc
     try:
         yield f"{postgres_url.rpartition('/')[0]}/{name}"
     finally:
-        await _pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def seed(url: str, n: int) -> int:

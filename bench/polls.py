@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bench.common import BenchError, pg_admin
 from bot.services.polls import voter_key
 from storage.models import Identity, Poll, Vote
 from storage.repo import Database
@@ -53,19 +54,7 @@ QUIET = 4.0  # seconds without any Bot API call = the bot is done (results edit 
 STEP_TIMEOUT = 300.0  # one person's join step may wait this long in the queue
 
 
-class BenchError(Exception):
-    """The run itself broke; the benchmark has no figures to show."""
-
-
 # --- database ----------------------------------------------------------------------------
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @contextmanager
@@ -76,13 +65,13 @@ def fresh_database(kind: str, postgres_url: str, workdir: Path) -> Iterator[str]
         return
     name = f"bb_bench_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_pg_admin(postgres_url, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(postgres_url, f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         raise BenchError(f"cannot create a PostgreSQL database at {postgres_url}: {exc}") from exc
     try:
         yield f"{postgres_url.rpartition('/')[0]}/{name}"
     finally:
-        asyncio.run(_pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def bot_env(server: FakeBotAPI, url: str, workdir: Path) -> dict[str, str]:
