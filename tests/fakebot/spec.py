@@ -27,12 +27,11 @@ _DISCRIMINATOR_RE = re.compile(r"(?:must be|always)\s*[\"“*]?([A-Za-z0-9_]+)")
 
 
 def default_spec_path() -> Path:
-    """`$BACKBONE_TEST_BOTAPI_SPEC`, else `<repo>/../shared/telegram-bot-api/api.json`."""
+    """`$BACKBONE_TEST_BOTAPI_SPEC`, else the copy kept in `tests/fakebot/botapi/api.json`."""
     env = os.environ.get(SPEC_ENV)
     if env:
         return Path(env)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared/telegram-bot-api/api.json"
+    return Path(__file__).resolve().parent / "botapi" / "api.json"
 
 
 class SpecError(ValueError):
@@ -304,6 +303,6 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> BotApiSpec:
     p = Path(path) if path is not None else default_spec_path()
     if not p.is_file():
         raise FileNotFoundError(
-            f"Bot API spec not found at {p}; set {SPEC_ENV} or check out shared/ beside the repo"
+            f"Bot API spec not found at {p}; set {SPEC_ENV} to the path of api.json"
         )
     return _load(str(p.resolve()))

@@ -84,9 +84,9 @@ def kb(*labels_data: tuple[str, str]) -> dict[str, Any]:
 
 
 # ====================================================================== spec location
-def test_spec_path_is_beside_the_repo_or_from_env(monkeypatch):
+def test_spec_path_is_the_copy_in_the_repo_or_from_env(monkeypatch):
     monkeypatch.delenv("BACKBONE_TEST_BOTAPI_SPEC", raising=False)
-    assert default_spec_path() == _REPO.parent / "shared/telegram-bot-api/api.json"
+    assert default_spec_path() == _REPO / "tests/fakebot/botapi/api.json"
     monkeypatch.setenv("BACKBONE_TEST_BOTAPI_SPEC", "/elsewhere/api.json")
     assert default_spec_path() == Path("/elsewhere/api.json")
 
