@@ -1,0 +1,133 @@
+"""Continuous intake: fetch while handlers run, confirm only up to a watermark.
+
+Telegram's getUpdates(offset=X) confirms every update below X. So the offset sent is always
+the *watermark*: the lowest update id not yet handled and committed (or one past the newest
+when nothing is in flight). Fetching with that offset returns the in-flight updates again,
+which are skipped by id; new ones go to their chat's lane at once. So a slow handler never
+holds up fetching, and a crash still loses nothing: whatever was not committed was never
+confirmed and is delivered again (and deduplicated by update id in the database).
+
+Lanes: updates of one chat are handled one after another, in order; chats in parallel, at
+most `concurrency` at a time. Lanes live only in this process — with several worker processes
+the per-chat order would have to come from the database (a per-chat claim) instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# (update id, the parsed update, or None when it could not be parsed)
+Fetched = list[tuple[int, Any | None]]
+Fetch = Callable[[int | None, int], Awaitable[Fetched]]
+Handle = Callable[[Any], Awaitable[None]]
+KeyOf = Callable[[Any], int]
+
+LONG_POLL = 20  # seconds getUpdates may wait when nothing is in flight
+LOOKAHEAD_PAUSE = 0.05  # seconds to wait for progress when a fetch brought nothing new
+
+
+class Intake:
+    """Fetches continuously, hands each update to its chat's lane, tracks the watermark."""
+
+    def __init__(self, fetch: Fetch, handle: Handle, key_of: KeyOf, concurrency: int = 64) -> None:
+        self._fetch = fetch
+        self._handle = handle
+        self._key_of = key_of
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[int] = set()
+        self._newest: int | None = None
+        self._lanes: dict[int, deque[tuple[int, Any]]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._progress = asyncio.Event()
+
+    @property
+    def watermark(self) -> int | None:
+        """The offset to confirm with: every update below it was handled and committed."""
+        if self._in_flight:
+            return min(self._in_flight)
+        return None if self._newest is None else self._newest + 1
+
+    @property
+    def in_flight(self) -> int:
+        """Updates fetched but not yet handled."""
+        return len(self._in_flight)
+
+    def take(self, fetched: Fetched) -> int:
+        """Queue what a fetch brought that is new; returns how many were new."""
+        new = 0
+        for update_id, update in fetched:
+            if update_id in self._in_flight or (
+                self._newest is not None and update_id <= self._newest
+            ):
+                continue  # in flight already (fetched again below the watermark) or done
+            self._newest = update_id
+            new += 1
+            if update is None:
+                continue  # could not be parsed: logged by fetch, confirmed with the next call
+            self._in_flight.add(update_id)
+            key = self._key_of(update)
+            lane = self._lanes.get(key)
+            if lane is not None:
+                lane.append((update_id, update))
+                continue
+            self._lanes[key] = deque([(update_id, update)])
+            task = asyncio.create_task(self._drain(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return new
+
+    async def _drain(self, key: int) -> None:
+        lane = self._lanes[key]
+        try:
+            while lane:
+                update_id, update = lane[0]
+                try:
+                    async with self._slots:
+                        await self._handle(update)
+                except Exception:
+                    # The handler logs and answers for itself; this only keeps the lane going.
+                    log.exception("update %s: handler failed", update_id)
+                lane.popleft()
+                self._in_flight.discard(update_id)
+                self._progress.set()
+        finally:
+            del self._lanes[key]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch until `stop` is set, then let the lanes finish and confirm what they did."""
+        backoff = 1.0
+        while not stop.is_set():
+            timeout = 0 if self._in_flight else LONG_POLL
+            try:
+                fetched = await self._fetch(self.watermark, timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # network trouble: the fetch tells which kinds it raises
+                log.warning("getUpdates failed (%s); retrying in %.0fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            backoff = 1.0
+            if self.take(fetched) == 0 and self._in_flight:
+                # Everything fetched is still being handled: wait a moment for progress
+                # instead of asking Telegram again at once.
+                self._progress.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._progress.wait(), LOOKAHEAD_PAUSE)
+        await self.drain()
+        try:  # confirm what was handled; the rest is delivered again after the restart
+            await self._fetch(self.watermark, 0)
+        except Exception as exc:
+            log.info("could not confirm the last updates on the way out (%s)", exc)
+
+    async def drain(self, timeout: float = 15.0) -> None:
+        """Wait (bounded) for the lanes in hand to finish."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
