@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -50,7 +51,7 @@ from bot.services.replies import (
     SendText,
     StopNativePoll,
 )
-from bot.telegram.ratelimit import SendPacer
+from bot.telegram.ratelimit import GroupQueues, SendPacer
 from flows.engine import OtherInput, PhotoInput, VoiceInput
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,19 @@ PACED_METHODS = frozenset(
     }
 )
 SEND_ATTEMPTS = 4
+# Replies that call Telegram for one chat; to a group (negative chat id) they are queued.
+GROUP_QUEUED = (
+    SendText,
+    SendPhoto,
+    SendDocument,
+    NativePoll,
+    StopNativePoll,
+    EditText,
+    ClearButtons,
+    LeaveChat,
+)
+# Group commands that do something; answers to any other command are hints.
+GROUP_ACTIONS = frozenset({"poll", "close"})
 
 
 def to_group_event(update: Update, bot_id: int) -> tuple[Person, GroupEvent] | None:
@@ -203,6 +217,7 @@ class TelegramAdapter:
         self.default_locale = conversation.default_locale
         self.flood = flood or FloodGuard()
         self.pacer = SendPacer()
+        self.groups = GroupQueues()  # replies to groups, within 20 per minute per group
         # Live results and campaign progress: at most one edit per message every
         # RESULTS_EDIT_GAP seconds, however many votes or deliveries come in.
         self._refresh_due: dict[tuple[str, int], asyncio.Task] = {}
@@ -223,8 +238,7 @@ class TelegramAdapter:
             return
         group = to_group_event(update, self.app.bot.id)
         if group is not None:
-            outcome = await self.conversation.handle_group(update.update_id, *group)
-            await self.deliver(outcome)
+            await self._on_group(update, *group)
             return
         translated = to_event(update)
         if translated is None:
@@ -257,8 +271,52 @@ class TelegramAdapter:
         if update.callback_query is not None:
             await self._call(self.app.bot.answer_callback_query, update.callback_query.id)
 
-    async def deliver(self, outcome: Outcome, callback_query_id: str | None = None) -> None:
-        """Acknowledge the tap first (it must be quick), then send the replies in order."""
+    async def _on_group(self, update: Update, person: Person, event: GroupEvent) -> None:
+        """A group update: flood-guarded per group and per person; replies are queued."""
+        if isinstance(event, GroupMessage):
+            verdict = self.flood.check_group(
+                event.chat_id, person.telegram_user_id, time.monotonic()
+            )
+            if verdict != FloodGuard.ALLOW:
+                # Dropped on purpose: nothing is stored, the update is still confirmed.
+                self._group_flood_notice(update, person, verdict)
+                return
+        outcome = await self.conversation.handle_group(update.update_id, person, event)
+        # Answers to commands a group does not act on are hints: the first to go when the
+        # group's queue is long.
+        hint = isinstance(event, GroupMessage) and event.command not in GROUP_ACTIONS
+        await self.deliver(outcome, essential=not hint)
+
+    def _group_flood_notice(self, update: Update, person: Person, verdict: str) -> None:
+        if verdict == FloodGuard.DROP:
+            return
+        t = translator(negotiate(person.language_code, self.default_locale))
+        if verdict == FloodGuard.MEMBER_NOTICE:
+            text = t.gettext(
+                "You are sending a lot of messages very fast. I will ignore your messages "
+                "for a minute."
+            )
+        else:
+            text = t.gettext(
+                "A lot of messages are arriving here very fast. I will ignore new messages "
+                "in this group for a minute — then just carry on."
+            )
+        # Answer the message that tripped it, so the group sees whom the notice is for.
+        reply_to = ReplyParameters(update.message.message_id, allow_sending_without_reply=True)
+        chat_id = person.chat_id
+        self.groups.put(
+            chat_id,
+            lambda: self._call(
+                self.app.bot.send_message, chat_id=chat_id, text=text, reply_parameters=reply_to
+            ),
+        )
+
+    async def deliver(
+        self, outcome: Outcome, callback_query_id: str | None = None, essential: bool = True
+    ) -> None:
+        """Acknowledge the tap first (it must be quick), then send the replies in order.
+        Replies to groups are queued per group and sent within its budget, in order;
+        with `essential=False` they are dropped when the group's queue is long."""
         if outcome.duplicate:
             return
         if callback_query_id is not None:
@@ -270,7 +328,16 @@ class TelegramAdapter:
             except BadRequest as exc:  # too old a query: Telegram forgot it; nothing to do
                 log.info("callback answer refused: %s", exc)
         for reply in outcome.replies:
-            await self._carry_out(reply)
+            chat_id = getattr(reply, "chat_id", None)
+            if isinstance(reply, GROUP_QUEUED) and chat_id is not None and chat_id < 0:
+                self.groups.put(
+                    chat_id,
+                    lambda reply=reply: self._carry_out(reply),
+                    counts=not isinstance(reply, LeaveChat),
+                    essential=essential,
+                )
+            else:
+                await self._carry_out(reply)
 
     async def _carry_out(self, reply) -> None:
         bot = self.app.bot

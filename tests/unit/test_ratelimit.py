@@ -1,0 +1,142 @@
+"""Replies to groups: queued per group, in order, within 20 per minute, never blocking."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.telegram.ratelimit import GroupQueues
+
+
+class VirtualClock:
+    """time.monotonic and asyncio.sleep stand-ins: sleeping moves the clock, not the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+def recorder(clock: VirtualClock, log: list, label) -> object:
+    async def send() -> None:
+        log.append((clock.now, label))
+        await asyncio.sleep(0)  # like an HTTP call: other tasks get a turn
+
+    return send
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_group_replies_keep_their_order_within_twenty_per_minute():
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        sent: list = []
+        for i in range(45):
+            assert queues.put(-100, recorder(clock, sent, i))
+        await queues.join()
+        return sent
+
+    sent = run(go())
+    assert [label for _, label in sent] == list(range(45))
+    times = [t for t, _ in sent]
+    assert all(times[i + 20] - times[i] >= 60 for i in range(len(times) - 20))
+    assert times[19] == 0 and times[20] == 60 and times[40] == 120
+
+
+def test_putting_never_waits_for_the_budget():
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        sent: list = []
+        for i in range(100):
+            queues.put(-100, recorder(clock, sent, i))  # plain call: nothing to await
+        waiting = queues.waiting(-100)
+        await queues.join()
+        return waiting, len(sent)
+
+    assert run(go()) == (100, 100)
+
+
+def test_hints_are_dropped_when_the_queue_is_long_essential_replies_never(caplog):
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=20, backlog=3, clock=clock, sleep=clock.sleep)
+        sent: list = []
+        results = [
+            queues.put(-100, recorder(clock, sent, f"hint {i}"), essential=False) for i in range(5)
+        ]
+        results.append(queues.put(-100, recorder(clock, sent, "poll")))
+        await queues.join()
+        return results, [label for _, label in sent]
+
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.ratelimit"):
+        results, labels = run(go())
+    assert results == [True, True, True, False, False, True]
+    assert labels == ["hint 0", "hint 1", "hint 2", "poll"]
+    assert "hint was dropped" in caplog.text
+
+
+def test_other_groups_do_not_wait_for_a_busy_group():
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        sent: list = []
+        for i in range(30):
+            queues.put(-100, recorder(clock, sent, ("busy", i)))
+        queues.put(-200, recorder(clock, sent, ("calm", 0)))
+        await queues.join()
+        return sent
+
+    sent = run(go())
+    calm = next(t for t, label in sent if label[0] == "calm")
+    assert calm == 0
+    assert sent.index((calm, ("calm", 0))) < 20
+
+
+def test_a_failing_reply_does_not_stop_the_group_and_leaving_is_not_counted(caplog):
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=2, backlog=100, clock=clock, sleep=clock.sleep)
+        sent: list = []
+
+        async def broken() -> None:
+            raise RuntimeError("boom")
+
+        queues.put(-100, broken)
+        queues.put(-100, recorder(clock, sent, "after"))
+        queues.put(-100, recorder(clock, sent, "leave"), counts=False)
+        queues.put(-100, recorder(clock, sent, "third"))
+        await queues.join()
+        return sent
+
+    with caplog.at_level(logging.ERROR, logger="bot.telegram.ratelimit"):
+        sent = run(go())
+    assert sent == [(0, "after"), (0, "leave"), (60, "third")]
+    assert "reply to group -100 failed" in caplog.text
+
+
+@pytest.mark.parametrize("pause", [0.0, 61.0])
+def test_a_group_quiet_for_a_minute_has_its_whole_budget_again(pause):
+    async def go():
+        clock = VirtualClock()
+        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        sent: list = []
+        for i in range(20):
+            queues.put(-100, recorder(clock, sent, i))
+        await queues.join()
+        clock.now += pause
+        queues.put(-100, recorder(clock, sent, "later"))
+        await queues.join()
+        return sent[-1][0]
+
+    assert run(go()) == (60.0 if pause == 0 else 61.0)
