@@ -229,6 +229,12 @@ class PollExportFormat(StrEnum):
     xlsx = "xlsx"
 
 
+RAW_CSV_HELP = (
+    "Write CSV cells exactly as stored. By default a text cell starting with = + - @, a tab "
+    "or a carriage return gets a leading apostrophe, so spreadsheets do not run it as a formula."
+)
+
+
 export_app = typer.Typer(
     help="Export data for analysis (pseudonyms only, never Telegram ids or names).\n\n"
     "A flow's answers with a codebook (--format csv|xlsx|json, --layout wide|long):\n\n"
@@ -284,6 +290,7 @@ def export(
     campaign: Annotated[
         int | None, typer.Option("--campaign", help="Only the runs this campaign started.")
     ] = None,
+    raw_csv: Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)] = False,
 ) -> None:
     """Export a flow's answers (pseudonyms only) with a codebook, or a session's poll votes."""
     given = [
@@ -294,6 +301,7 @@ def export(
             ("--format", format),
             ("--layout", layout),
             ("--campaign", campaign),
+            ("--raw-csv", raw_csv or None),
         )
         if value is not None
     ]
@@ -310,7 +318,11 @@ def export(
 
     fmt = (format or ExportFormat.csv).value
     lay = (layout or Layout.wide).value
-    _run_export(lambda db: export_flow(db, flow, fmt, lay, output, campaign_id=campaign))
+    if raw_csv and fmt != "csv":
+        _fail(f"--raw-csv: only for CSV files; {fmt} files always keep text as text")
+    _run_export(
+        lambda db: export_flow(db, flow, fmt, lay, output, campaign_id=campaign, raw_csv=raw_csv)
+    )
 
 
 @export_app.command("polls")
@@ -325,11 +337,14 @@ def export_polls(
         ),
     ],
     format: Annotated[PollExportFormat, typer.Option("--format")] = PollExportFormat.csv,
+    raw_csv: Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)] = False,
 ) -> None:
     """Export every vote of a session's polls plus counts per option (pseudonyms only)."""
     from storage.export_polls import export_polls as write_polls
 
-    _run_export(lambda db: write_polls(db, session, format.value, output))
+    if raw_csv and format is not PollExportFormat.csv:
+        _fail(f"--raw-csv: only for CSV files; {format.value} files always keep text as text")
+    _run_export(lambda db: write_polls(db, session, format.value, output, raw_csv=raw_csv))
 
 
 @app.command()

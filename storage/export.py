@@ -553,9 +553,11 @@ def _codebook(plan: _Plan, layout: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- export
 
 
-def _writer(fmt: str, output: Path, rows: _Rows, head: dict[str, Any]) -> ExportWriter:
+def _writer(
+    fmt: str, output: Path, rows: _Rows, head: dict[str, Any], raw_csv: bool
+) -> ExportWriter:
     if fmt == "csv":
-        return CsvWriter(output, rows.columns, rows.separators)
+        return CsvWriter(output, rows.columns, rows.separators, raw=raw_csv)
     if fmt == "xlsx":
         return XlsxWriter(output, rows.columns, rows.separators)
     return JsonWriter(output, rows.columns, head)
@@ -581,10 +583,13 @@ async def export_flow(
     *,
     actor: str = "cli",
     campaign_id: int | None = None,
+    raw_csv: bool = False,
 ) -> list[Path]:
     """Write a flow's answers (pseudonyms only) and codebook; returns the files written.
 
     With `campaign_id`, only the runs that campaign's invitations started are exported.
+    CSV text cells that a spreadsheet would run as a formula get a leading apostrophe
+    (noted in the codebook) unless `raw_csv`.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
@@ -614,7 +619,7 @@ async def export_flow(
     head = {"flow": flow_id, "exported_at": iso_utc(utcnow()), "layout": layout}
     if campaign_id is not None:
         head["campaign"] = campaign_id
-    writer = _writer(fmt, output, builder, head)
+    writer = _writer(fmt, output, builder, head, raw_csv)
     count = 0
     try:
         for start in range(0, len(runs), RUN_CHUNK):

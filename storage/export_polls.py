@@ -10,8 +10,10 @@ anonymous ones; the identities table is never read, so no Telegram id or name ca
   cells if nobody answered). `share` is votes / voters, so shares of a multiple choice can add
   up to more than 1; `joined` is how many people joined the session.
 
-CSV: the votes at `output`, the summary at `<stem>.summary.csv` beside it (UTF-8 with BOM).
-XLSX: one file with the sheets "votes" and "summary".
+CSV: the votes at `output`, the summary at `<stem>.summary.csv` beside it (UTF-8 with BOM);
+text cells starting with = + - @ tab or carriage return get a leading apostrophe so spreadsheets
+do not run them as formulas (`raw_csv` writes them as stored).
+XLSX: one file with the sheets "votes" and "summary"; text is always stored as text.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.agenda import PollSpec
 from flows.agenda_schema import CHOICE_POLLS, PollType
 from storage.export import iso_utc
-from storage.export_writers import _FileSet, _part, _set_widths, _xlsx_cell
+from storage.export_writers import _FileSet, _part, _set_widths, _xlsx_cell, csv_cell
 from storage.models import Participant, Poll, PollSession, SessionMember, Vote
 from storage.repo import Database
 
@@ -256,24 +258,23 @@ def summary_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.summary.csv")
 
 
-def _csv_cell(column: str, value: Any) -> Any:
-    if value is None:
-        return ""
-    if column == "share":
+def _csv_cell(column: str, value: Any, raw: bool) -> Any:
+    if column == "share" and value is not None:
         return f"{value:.{SHARE_DECIMALS}f}"
-    return value
+    return csv_cell(value, raw)
 
 
-def _write_csv(output: Path, tables: Sequence[_Table]) -> list[Path]:
+def _write_csv(output: Path, tables: Sequence[_Table], raw: bool = False) -> list[Path]:
     files = _FileSet([output, summary_path(output)])
     try:
         for path, table in zip(files.paths, tables, strict=True):
             # UTF-8 with BOM, like the flow exports, so Excel reads umlauts and Cyrillic right.
             with open(_part(path), "w", encoding="utf-8-sig", newline="") as fh:
                 out = csv.writer(fh)
-                out.writerow(table.columns)
+                out.writerow([csv_cell(c, raw) for c in table.columns])
                 for row in table.rows:
-                    out.writerow([_csv_cell(c, v) for c, v in zip(table.columns, row, strict=True)])
+                    cells = zip(table.columns, row, strict=True)
+                    out.writerow([_csv_cell(c, v, raw) for c, v in cells])
         return files.commit()
     except BaseException:
         files.abort()
@@ -315,8 +316,12 @@ async def export_polls(
     output: Path,
     *,
     actor: str = "cli",
+    raw_csv: bool = False,
 ) -> list[Path]:
     """Write the votes and summary of one session's polls; returns the files written.
+
+    CSV text cells that a spreadsheet would run as a formula get a leading apostrophe unless
+    `raw_csv`.
 
     Raises LookupError("no session with code X") for an unknown code, ValueError for an
     unknown format.
@@ -334,9 +339,11 @@ async def export_polls(
         _Table(VOTES_SHEET, VOTE_COLUMNS, votes),
         _Table(SUMMARY_SHEET, SUMMARY_COLUMNS, _summary_rows(data)),
     ]
-    write = _write_csv if fmt == "csv" else _write_xlsx
     # File writes run in a thread so a bot sharing the loop stays live.
-    written = await asyncio.to_thread(write, output, tables)
+    if fmt == "csv":
+        written = await asyncio.to_thread(_write_csv, output, tables, raw_csv)
+    else:
+        written = await asyncio.to_thread(_write_xlsx, output, tables)
     async with db.transaction() as repo:
         await repo.audit(
             actor, "export_polls", {"session": data.code, "format": fmt, "rows": len(votes)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -26,6 +27,61 @@ LIST_SEPARATOR = "; "
 
 _MIN_WIDTH = 8
 _MAX_WIDTH = 60
+
+# A lone surrogate (e.g. half an emoji stored by an older version) cannot be encoded as
+# UTF-8 or XML; it is shown as the replacement character instead of failing the export.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+# Spreadsheet programs run a CSV cell starting with one of these as a formula (OWASP "CSV
+# injection"); a leading apostrophe makes them show it as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_NOTE_VARIABLE = "_csv_text_cells"
+CSV_NOTE = (
+    "In this CSV file (data and codebook), a leading apostrophe (') was added to every text "
+    "cell starting with =, +, -, @, a tab or a carriage return, so spreadsheet programs show "
+    "it as text instead of running it as a formula. Remove that apostrophe for the exact "
+    "answer, or export again with --raw-csv (then open the file with care)."
+)
+CSV_NOTE_RAW = (
+    "This CSV file was exported with --raw-csv: cells are exactly as stored, and spreadsheet "
+    "programs may run a cell starting with =, +, -, @, a tab or a carriage return as a "
+    "formula. Import it as text, or export without --raw-csv."
+)
+
+
+def safe_text(value: Any) -> Any:
+    """`value` with lone surrogates in every string (also inside lists and dicts) replaced by
+    U+FFFD, so it can always be written as UTF-8, XML or JSON."""
+    if isinstance(value, str):
+        return _SURROGATES.sub(REPLACEMENT, value)
+    if isinstance(value, list | tuple):
+        return [safe_text(item) for item in value]
+    if isinstance(value, dict):
+        return {safe_text(k): safe_text(v) for k, v in value.items()}
+    return value
+
+
+def csv_cell(value: Any, raw: bool = False) -> Any:
+    """A value for a CSV cell: None empty, text made writable and, unless `raw`, defused
+    with a leading apostrophe where a spreadsheet would take it for a formula."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    value = _SURROGATES.sub(REPLACEMENT, value)
+    if not raw and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_note(raw: bool) -> dict[str, Any]:
+    """The codebook entry telling analysts how text cells of the CSV files were written."""
+    return {
+        "variable": CSV_NOTE_VARIABLE,
+        "type": "note",
+        "description": CSV_NOTE_RAW if raw else CSV_NOTE,
+    }
 
 
 def codebook_cell(value: Any) -> Any:
@@ -87,23 +143,31 @@ class _FileSet:
 
 
 class CsvWriter(_FileSet):
-    """Data at `output`, codebook at `<stem>.codebook.csv` beside it."""
+    """Data at `output`, codebook at `<stem>.codebook.csv` beside it; every cell goes through
+    csv_cell (formula-like text defused unless `raw`)."""
 
-    def __init__(self, output: Path, columns: Sequence[str], separators: Sequence[str]) -> None:
+    def __init__(
+        self,
+        output: Path,
+        columns: Sequence[str],
+        separators: Sequence[str],
+        raw: bool = False,
+    ) -> None:
         self.codebook_path = output.with_name(f"{output.stem}.codebook.csv")
         super().__init__([output, self.codebook_path])
         self.separators = list(separators)
+        self.raw = raw
         # UTF-8 with BOM: Excel (the staff's tool) only detects UTF-8 in a CSV by the BOM and
         # would otherwise show umlauts and Cyrillic/Arabic answers as mojibake.
         self._file: IO[str] = open(_part(output), "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
         self._csv = csv.writer(self._file)
-        self._csv.writerow(columns)
+        self._csv.writerow([csv_cell(c, raw) for c in columns])
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """Append data rows; None becomes an empty cell."""
-        seps = self.separators
+        seps, raw = self.separators, self.raw
         self._csv.writerows(
-            ["" if v is None else join_value(v, seps[i]) for i, v in enumerate(row)] for row in rows
+            [csv_cell(join_value(v, seps[i]), raw) for i, v in enumerate(row)] for row in rows
         )
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
@@ -111,15 +175,19 @@ class CsvWriter(_FileSet):
         self._file.close()
         with open(_part(self.codebook_path), "w", encoding="utf-8-sig", newline="") as fh:
             out = csv.writer(fh)
-            out.writerow(codebook_columns)
-            for entry in codebook:
+            out.writerow([csv_cell(c, self.raw) for c in codebook_columns])
+            for entry in [csv_note(self.raw), *codebook]:
                 cells = [codebook_cell(entry.get(c)) for c in codebook_columns]
-                out.writerow(["" if v is None else v for v in cells])
+                out.writerow([csv_cell(v, self.raw) for v in cells])
 
     def abort(self) -> None:
         """Close and remove partial files."""
         self._file.close()
         super().abort()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(safe_text(value), ensure_ascii=False)
 
 
 class JsonWriter(_FileSet):
@@ -132,7 +200,7 @@ class JsonWriter(_FileSet):
         # Streamed by hand (one row per line) so a large export never builds one huge string.
         self._file.write("{\n")
         for key, value in head.items():
-            self._file.write(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+            self._file.write(f"{json.dumps(key)}: {_json(value)},\n")
         self._file.write('"rows": [')
         self._first = True
 
@@ -142,7 +210,7 @@ class JsonWriter(_FileSet):
         for row in rows:
             self._file.write("\n" if self._first else ",\n")
             self._first = False
-            self._file.write(json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False))
+            self._file.write(_json(dict(zip(cols, row, strict=True))))
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the codebook and close the document."""
@@ -151,7 +219,7 @@ class JsonWriter(_FileSet):
         for i, entry in enumerate(codebook):
             self._file.write(",\n" if i else "\n")
             typed = {c: entry.get(c) for c in codebook_columns}
-            self._file.write(json.dumps(typed, ensure_ascii=False))
+            self._file.write(_json(typed))
         self._file.write("\n]\n}\n" if codebook else "]\n}\n")
         self._file.close()
 
@@ -165,7 +233,7 @@ def _xlsx_cell(ws: Any, value: Any, bold: bool = False) -> Any:
     """A value for a write-only sheet; a styled or forced-text cell only where needed."""
     if isinstance(value, str):
         # Control characters are not allowed in XLSX; they carry no meaning in answers.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = _SURROGATES.sub(REPLACEMENT, ILLEGAL_CHARACTERS_RE.sub("", value))
         # openpyxl turns "=…" into a formula and "#N/A" into an error; an answer is text.
         if bold or value.startswith("=") or value in ERROR_CODES:
             cell = WriteOnlyCell(ws, value=value)

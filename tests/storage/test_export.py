@@ -112,6 +112,8 @@ def as_cell(fmt: str, value: Any, column: str = "", codebook: bool = False) -> A
         sep = "; " if codebook or column == "value_label" else ";"
         value = sep.join(value)
     if fmt == "csv":
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value  # defused for spreadsheets
         return "" if value is None else str(value)
     return value
 

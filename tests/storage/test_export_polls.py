@@ -326,6 +326,8 @@ def as_csv(row: list[Any], columns: tuple[str, ...]) -> list[str]:
             cells.append("")
         elif column == "share":
             cells.append(f"{value:.4f}")
+        elif isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            cells.append("'" + value)  # defused for spreadsheets
         else:
             cells.append(str(value))
     return cells
