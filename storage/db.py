@@ -19,7 +19,7 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An async engine; SQLite gets WAL, foreign keys, a busy timeout and secure_delete."""
     ensure_sqlite_dir(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -34,6 +34,9 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros instead of lingering in free space, so
+            # an erased person's answers and names cannot be read from the file afterwards.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -47,9 +50,35 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+async def checkpoint_wal(engine: AsyncEngine, wait_ms: int = 2000) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate it to zero bytes,
+    so no older copy of an erased row stays in the -wal file. True when that completed (and
+    always on other databases); False when readers kept it from completing within `wait_ms`.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as conn:
+        return await conn.run_sync(_truncate_wal, wait_ms)
+
+
+def _truncate_wal(sync_conn, wait_ms: int) -> bool:
+    # On the DBAPI connection: a statement through SQLAlchemy would start BEGIN IMMEDIATE
+    # (see _begin_immediate), and a checkpoint cannot complete inside a transaction.
+    # A short busy timeout: while a TRUNCATE checkpoint waits, new writers wait too.
+    cursor = sync_conn.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = cursor.fetchone()[0]
+    finally:
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+    return busy == 0
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "create_engine", "session_factory", "ensure_sqlite_dir"]
+__all__ = ["Base", "checkpoint_wal", "create_engine", "session_factory", "ensure_sqlite_dir"]

@@ -279,8 +279,8 @@ class PollSession(Base):
     facilitator_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
     )
-    # Where the facilitator sees live results (their private chat).
-    facilitator_chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Where the facilitator sees live results (their private chat); cleared by their /delete.
+    facilitator_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     # A prepared agenda (flows.agenda.Agenda as JSON) and how far it got.
     agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -12,19 +12,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Answer,
     AuditEntry,
+    Campaign,
     Consent,
+    Delivery,
     FlowVersion,
     Group,
     GroupMember,
     Identity,
     Participant,
+    Poll,
+    PollSession,
     Run,
+    SessionMember,
+    Vote,
+    utcnow,
 )
 from storage.repo import OPEN_STATUSES
 
@@ -182,11 +189,53 @@ async def _runs_and_answers(session: AsyncSession, participant_id: int) -> tuple
     return int(runs or 0), int(answers or 0)
 
 
-async def delete_person(session: AsyncSession, participant_id: int) -> Removed | None:
+async def forget_chats(session: AsyncSession, people: Select, chats: Select, now: datetime) -> None:
+    """Remove the Telegram chat ids of `people` (participant ids) / `chats` (their chat ids)
+    from poll sessions, polls and campaign progress; end their open sessions and polls.
+
+    Without the facilitator's chat nobody could see a session's results any more, so its
+    open polls are closed (their salt erased, like any closed poll); the votes stay.
+    """
+    owned = or_(PollSession.facilitator_id.in_(people), PollSession.facilitator_chat_id.in_(chats))
+    sessions = select(PollSession.id).where(owned)
+    await session.execute(
+        update(Poll)
+        .where(Poll.session_id.in_(sessions), Poll.status == "open")
+        .values(status="closed", closed_at=now, salt=None)
+    )
+    await session.execute(
+        update(Poll)
+        .where(or_(Poll.session_id.in_(sessions), Poll.results_chat_id.in_(chats)))
+        .values(results_chat_id=None, results_message_id=None)
+    )
+    await session.execute(
+        update(PollSession)
+        .where(owned, PollSession.status == "open")
+        .values(status="closed", closed_at=now)
+    )
+    await session.execute(update(PollSession).where(owned).values(facilitator_chat_id=None))
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.progress_chat_id.in_(chats))
+        .values(progress_chat_id=None, progress_message_id=None)
+    )
+
+
+def _one(participant_id: int) -> tuple[Select, Select]:
+    """(participant ids, chat ids) subqueries of one participant, for forget_chats."""
+    people = select(Participant.id).where(Participant.id == participant_id)
+    chats = select(Identity.chat_id).where(Identity.participant_id == participant_id)
+    return people, chats
+
+
+async def delete_person(
+    session: AsyncSession, participant_id: int, now: datetime | None = None
+) -> Removed | None:
     """Delete a participant and everything attached; None if there is no such participant."""
     pseudonym = await _pseudonym(session, participant_id)
     if pseudonym is None:
         return None
+    await forget_chats(session, *_one(participant_id), now or utcnow())
     run_ids = select(Run.id).where(Run.participant_id == participant_id)
     values = await session.scalars(select(Answer.value).where(Answer.run_id.in_(run_ids)))
     removed = Removed(pseudonym, media_paths=[p for v in values if (p := media_path(v))])
@@ -196,7 +245,7 @@ async def delete_person(session: AsyncSession, participant_id: int) -> Removed |
     removed.runs = (
         await session.execute(delete(Run).where(Run.participant_id == participant_id))
     ).rowcount
-    for model in (Consent, GroupMember, Identity):
+    for model in (Consent, GroupMember, SessionMember, Vote, Delivery, Identity):
         await session.execute(delete(model).where(model.participant_id == participant_id))
     await session.execute(delete(Participant).where(Participant.id == participant_id))
     return removed
@@ -214,6 +263,7 @@ async def unlink_person(
     if pseudonym is None:
         return None
     runs, answers = await _runs_and_answers(session, participant_id)
+    await forget_chats(session, *_one(participant_id), now)
     await session.execute(
         update(Consent)
         .where(Consent.participant_id == participant_id, Consent.withdrawn_at.is_(None))
@@ -254,6 +304,9 @@ async def unlink_finished(session: AsyncSession, flow_id: str | None) -> tuple[i
         Run.participant_id == Identity.participant_id, Run.status.in_(OPEN_STATUSES)
     )
     scope = [] if flow_id is None else [Identity.participant_id.in_(_with_runs_of(flow_id))]
+    people = select(Identity.participant_id).where(*scope, ~open_run)
+    chats = select(Identity.chat_id).where(*scope, ~open_run)
+    await forget_chats(session, people, chats, utcnow())
     # One statement decides and deletes, so a run opened meanwhile is seen by the delete.
     unlinked = (
         await session.execute(

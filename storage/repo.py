@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, session_factory
+from storage.db import checkpoint_wal, create_engine, session_factory
 from storage.models import (
     Answer,
     AuditEntry,
@@ -33,6 +34,10 @@ from storage.models import (
 # No 0/O, 1/I/L: pseudonyms get read aloud and typed by staff.
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 OPEN_STATUSES = ("active", "paused")
+# Session.info key: this transaction erased personal data (see Repo.wipe_after_commit).
+WIPE_AFTER_COMMIT = "wipe_after_commit"
+
+log = logging.getLogger(__name__)
 
 
 def new_pseudonym() -> str:
@@ -382,6 +387,12 @@ class Repo:
         """Write a staff action to the audit log (no personal data in details)."""
         self.session.add(AuditEntry(actor=actor, action=action, details=details or {}))
 
+    # --- erasure -----------------------------------------------------------------------
+    def wipe_after_commit(self) -> None:
+        """Ask for the SQLite write-ahead log to be checkpointed and truncated once this
+        transaction has committed (after an erasure: see Database.transaction)."""
+        self.session.info[WIPE_AFTER_COMMIT] = True
+
 
 class Database:
     """The composition root's handle on the database: engine plus unit-of-work factory."""
@@ -390,12 +401,26 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions: async_sessionmaker = session_factory(self.engine)
+        # A checkpoint that readers kept from completing is retried after later commits.
+        self._wipe_pending = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repo]:
         """One unit of work: commits on success, rolls back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield Repo(session)
+        async with self.sessions() as session:
+            async with session.begin():
+                yield Repo(session)
+            wipe = session.info.pop(WIPE_AFTER_COMMIT, False)
+        if wipe or self._wipe_pending:
+            await self.wipe(wait_ms=2000 if wipe else 0)
+
+    async def wipe(self, wait_ms: int = 2000) -> bool:
+        """Checkpoint and truncate the SQLite write-ahead log (no-op elsewhere); True if done."""
+        done = await checkpoint_wal(self.engine, wait_ms)
+        if not done and not self._wipe_pending:
+            log.warning("the write-ahead log is busy; erased rows leave it after a later commit")
+        self._wipe_pending = not done
+        return done
 
     async def dispose(self) -> None:
         """Close all connections."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from storage import privacy as queries
 from storage.export import iso_utc
+from storage.export_writers import safe_text
 from storage.models import utcnow
 from storage.repo import Database, Repo
 
@@ -104,8 +105,9 @@ async def personal_data(repo: Repo, participant_id: int) -> dict[str, Any]:
 
 
 def personal_data_json(data: dict[str, Any]) -> bytes:
-    """The /mydata file: UTF-8 JSON, indented, non-ASCII kept readable."""
-    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    """The /mydata file: UTF-8 JSON, indented, non-ASCII kept readable (a lone surrogate an
+    older version stored becomes U+FFFD instead of failing the file)."""
+    return json.dumps(safe_text(data), indent=2, ensure_ascii=False).encode("utf-8")
 
 
 async def erase_participant(
@@ -126,6 +128,9 @@ async def erase_participant(
         removed = await queries.unlink_person(repo.session, participant_id, utcnow())
     if removed is None:
         return {"mode": mode, "runs": 0, "answers": 0, "media_files": 0}
+    # Deleted rows are zeroed (secure_delete); this also clears the older copies of their
+    # pages from SQLite's write-ahead log once the transaction has committed.
+    repo.wipe_after_commit()
     media_files = 0
     if mode == "erase":
         # The rows are gone from this transaction first: if that failed, no file is lost.
@@ -205,6 +210,8 @@ async def anonymise(db: Database, flow_id: str | None, actor: str = "cli") -> di
         if flow_id is not None and not await queries.flow_known(repo.session, flow_id):
             raise LookupError(f"no data for flow '{flow_id}'")
         unlinked, skipped = await queries.unlink_finished(repo.session, flow_id)
+        if unlinked:
+            repo.wipe_after_commit()
         details = {"flow": flow_id, "unlinked": unlinked, "skipped": skipped}
         await repo.audit(actor, "anonymise", details)
     return dict(details)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.engine import make_url
 
 from bot.services.privacy import (
     anonymise,
@@ -18,17 +20,24 @@ from bot.services.privacy import (
     personal_data,
     personal_data_json,
 )
+from storage.migrate import upgrade
 from storage.models import (
     Answer,
     AuditEntry,
+    Campaign,
     Consent,
     Group,
     GroupMember,
     Identity,
     Participant,
+    Poll,
+    PollSession,
     Run,
+    SessionMember,
+    Vote,
 )
 from storage.repo import Database
+from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.storage
 
@@ -433,3 +442,186 @@ async def test_audit_entries_in_time_order_and_since(db: Database):
     assert [e["action"] for e in later] == ["a2", "a0"]
     with pytest.raises(ValueError):
         await audit_entries(db, datetime(2026, 11, 24))
+
+
+# --------------------------------------------------------------------------- traces
+
+LONE = "Herz \ud83d kaputt"  # half an emoji, as an older version could store it
+
+
+async def test_personal_data_file_never_fails_on_a_lone_surrogate(db: Database, tmp_path: Path):
+    world = await _world(db, tmp_path)
+    await _run(db, world.alex, "interview", "complete", {"wish": LONE})
+    async with db.transaction() as repo:
+        data = await personal_data(repo, world.alex.id)
+    parsed = json.loads(personal_data_json(data).decode("utf-8"))
+    values = [a["value"] for run in parsed["runs"] for a in run["answers"]]
+    assert "Herz \ufffd kaputt" in values
+
+
+def _build_default_off(dbapi_conn, _record) -> None:
+    # Like an SQLite built without SQLITE_SECURE_DELETE (Debian's has it on by default).
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA secure_delete=OFF")
+    cursor.close()
+
+
+async def _secure_delete_of_two_connections(db: Database) -> list[int]:
+    def read(sync_conn) -> int:
+        cursor = sync_conn.connection.cursor()
+        cursor.execute("PRAGMA secure_delete")
+        (value,) = cursor.fetchone()
+        cursor.close()
+        return value
+
+    async with db.engine.connect() as first, db.engine.connect() as second:
+        return [await first.run_sync(read), await second.run_sync(read)]
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite files; PostgreSQL: see test_trust_data")
+@pytest.mark.parametrize("mode", ["erase", "unlink"])
+async def test_erasure_leaves_no_bytes_in_the_sqlite_files(db: Database, tmp_path: Path, mode: str):
+    # Before the first connection, so every connection of the pool starts with it off.
+    event.listen(db.engine.sync_engine, "connect", _build_default_off, insert=True)
+    world = await _world(db, tmp_path)
+    quirin = await _person(db, 9_000_000_021, "Quirinella", "quirin_zx42")
+    story = "Zauberwald-Tischlerin mit Mondschein-Werkstatt " * 8  # long: an overflow page
+    await _run(db, quirin, "story", "complete", {"story": story})
+    async with db.transaction() as repo:
+        await erase_participant(repo, quirin.id, world.media_dir, mode)
+
+    assert await _secure_delete_of_two_connections(db) == [1, 1]
+    path = Path(make_url(db.url).database)
+    assert Path(f"{path}-wal").stat().st_size == 0  # checkpointed and truncated
+    blob = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")))
+    for secret in (quirin.first_name, quirin.username):
+        assert secret.encode("utf-8") not in blob
+    assert (story.encode() in blob) is (mode == "unlink")  # unlink keeps answers by design
+    assert world.bea.username.encode() in blob  # the scan sees what is still there
+
+
+async def _poll_world(db: Database, tmp_path: Path) -> dict[str, int]:
+    """Fenja facilitates an open and a closed session and started a campaign; Olaf has an
+    open session of his own; Bea voted in Fenja's open poll."""
+    await _world(db, tmp_path)
+    fenja = await _person(db, 9_000_000_011, "Fenja", "fenja_fac")
+    olaf = await _person(db, 9_000_000_012, "Olaf", "olaf_fac")
+    await _run(db, fenja, "moderation", "complete", {"q": "ok"})  # for anonymise --flow
+    ids: dict[str, int] = {"fenja": fenja.id, "fenja_chat": fenja.telegram_user_id + 1}
+    async with db.transaction() as repo:
+        s = repo.session
+        for key, who, status in (
+            ("open", fenja, "open"),
+            ("closed", fenja, "closed"),
+            ("olaf", olaf, "open"),
+        ):
+            row = PollSession(
+                code=f"C{key.upper()}"[:12],
+                title=key,
+                facilitator_id=who.id,
+                facilitator_chat_id=who.telegram_user_id + 1,
+                status=status,
+            )
+            s.add(row)
+            await s.flush()
+            poll = Poll(
+                session_id=row.id,
+                spec={"id": "p", "type": "single_choice", "question": "?", "anonymous": True},
+                status=status,
+                salt="s3cr3t" if status == "open" else None,
+                opened_by=who.pseudonym,
+                results_chat_id=who.telegram_user_id + 1,
+                results_message_id=77,
+            )
+            s.add(poll)
+            await s.flush()
+            ids[f"session_{key}"], ids[f"poll_{key}"] = row.id, poll.id
+        s.add(Vote(poll_id=ids["poll_open"], voter_key="k-bea", value=["a"]))
+        for key, who in (("fenja", fenja), ("olaf", olaf)):
+            campaign = Campaign(
+                flow_id="interview",
+                groups=["Klasse 9b"],
+                start_at=T0,
+                deadline=T0 + timedelta(days=7),
+                created_by=who.pseudonym,
+                progress_chat_id=who.telegram_user_id + 1,
+                progress_message_id=88,
+            )
+            s.add(campaign)
+            await s.flush()
+            ids[f"campaign_{key}"] = campaign.id
+    return ids
+
+
+@pytest.mark.parametrize("how", ["erase", "unlink", "anonymise"])
+async def test_a_facilitators_chat_id_leaves_sessions_polls_and_campaigns(
+    db: Database, tmp_path: Path, how: str
+):
+    ids = await _poll_world(db, tmp_path)
+    if how == "anonymise":
+        assert (await anonymise(db, "moderation"))["unlinked"] == 1
+    else:
+        async with db.transaction() as repo:
+            await erase_participant(repo, ids["fenja"], tmp_path / "media", how)
+
+    async with db.transaction() as repo:
+        get = repo.session.get
+        for key in ("open", "closed"):
+            session = await get(PollSession, ids[f"session_{key}"])
+            poll = await get(Poll, ids[f"poll_{key}"])
+            assert session.facilitator_chat_id is None and session.status == "closed"
+            assert (poll.results_chat_id, poll.results_message_id) == (None, None)
+            assert poll.status == "closed" and poll.salt is None
+        assert (await get(PollSession, ids["session_open"])).closed_at is not None
+        assert (await get(Poll, ids["poll_open"])).closed_at is not None
+        olaf_session = await get(PollSession, ids["session_olaf"])
+        olaf_poll = await get(Poll, ids["poll_olaf"])
+        assert olaf_session.status == "open" and olaf_session.facilitator_chat_id is not None
+        assert olaf_poll.status == "open" and olaf_poll.salt == "s3cr3t"
+        assert olaf_poll.results_chat_id == olaf_session.facilitator_chat_id
+        fenja_campaign = await get(Campaign, ids["campaign_fenja"])
+        assert (fenja_campaign.progress_chat_id, fenja_campaign.progress_message_id) == (None, None)
+        assert (await get(Campaign, ids["campaign_olaf"])).progress_chat_id is not None
+    assert await _count(db, Vote) == 1  # the room's vote is kept
+
+
+def test_migration_0005_keeps_every_session_poll_and_vote(database_url: str) -> None:
+    upgrade(database_url, "0004")
+    statements = [
+        "INSERT INTO participants (id, pseudonym, stage, role, opted_out, unreachable, "
+        "created_at) VALUES (1, 'P-MIGRA1', 'ready', 'facilitator', false, false, :t)",
+        "INSERT INTO poll_sessions (id, code, title, facilitator_id, facilitator_chat_id, "
+        "status, agenda_position, created_at) VALUES (1, 'MIG1', 'x', 1, 4242, 'open', 0, :t)",
+        "INSERT INTO session_members (session_id, participant_id, joined_at) VALUES (1, 1, :t)",
+        "INSERT INTO polls (id, session_id, spec, anonymous, status, opened_by, opened_at) "
+        "VALUES (1, 1, '{}', true, 'open', 'P-MIGRA1', :t)",
+        "INSERT INTO votes (id, poll_id, voter_key, value, voted_at, updated_at) "
+        "VALUES (1, 1, 'k', '[\"a\"]', :t, :t)",
+    ]
+
+    async def seed() -> None:
+        database = Database(database_url)
+        try:
+            async with database.transaction() as repo:
+                for sql in statements:
+                    await repo.session.execute(text(sql), {"t": T0})
+        finally:
+            await database.dispose()
+
+    async def after() -> tuple[int, ...]:
+        database = Database(database_url)
+        try:
+            async with database.transaction() as repo:
+                s = repo.session
+                counts = [
+                    await s.scalar(select(func.count()).select_from(model))
+                    for model in (PollSession, SessionMember, Poll, Vote)
+                ]
+                await s.execute(update(PollSession).values(facilitator_chat_id=None))
+                return tuple(counts)
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+    upgrade(database_url)
+    assert asyncio.run(after()) == (1, 1, 1, 1)
