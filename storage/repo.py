@@ -181,6 +181,23 @@ class Repo:
         )
         return (await self.session.scalars(stmt)).one_or_none()
 
+    async def session_member_chats(self, session_id: int) -> list[tuple[int, bool]]:
+        """Chat ids of a poll session's members, each with whether they have an open run."""
+        from storage.models import SessionMember
+
+        busy = (
+            select(Run.id)
+            .where(Run.participant_id == SessionMember.participant_id)
+            .where(Run.status.in_(OPEN_STATUSES))
+            .exists()
+        )
+        stmt = (
+            select(Identity.chat_id, busy)
+            .join(SessionMember, SessionMember.participant_id == Identity.participant_id)
+            .where(SessionMember.session_id == session_id)
+        )
+        return [(chat_id, bool(open_run)) for chat_id, open_run in await self.session.execute(stmt)]
+
     async def run(self, run_id: int) -> Run | None:
         """A run by id."""
         return await self.session.get(Run, run_id)

@@ -60,14 +60,14 @@ class CampaignChat:
         flow = self.catalog.get(campaign.flow_id)
         return flow.text("title", ctx.t.locale) if flow else campaign.flow_id
 
-    async def tap(self, ctx: Ctx, value: str, message_id: int | None) -> None:
-        """A wizard button: `<campaign id|new>:<step>[:<choice>]`."""
+    async def tap(self, ctx: Ctx, args: tuple, message_id: int | None) -> None:
+        """A wizard button, parsed (`callbacks.Choice.args` of `w:<campaign id|new>:<step>…`)."""
         t = ctx.t
         if staff.refuse(ctx, admin_only=True):
             ctx.ack(t.gettext("Sorry, this button is only for admins."), alert=True)
             return
-        ident, _, rest = value.partition(":")
-        step, _, choice = rest.partition(":")
+        ident, step, *rest = args
+        choice = rest[0] if rest else ""
         if ident == "new":
             if self.catalog.get(step) is None:
                 ctx.ack(t.gettext("This button does not work."), alert=True)
@@ -78,7 +78,7 @@ class CampaignChat:
             ctx.ack()
             await self._groups_step(ctx, campaign, message_id)
             return
-        campaign = await ctx.repo.session.get(Campaign, int(ident)) if ident.isdigit() else None
+        campaign = await ctx.repo.session.get(Campaign, ident)
         if (
             campaign is None
             or campaign.status != "draft"
@@ -87,8 +87,8 @@ class CampaignChat:
             ctx.ack(t.gettext("This draft is no longer open."), alert=True)
             return
         ctx.ack()
-        if step == "g" and choice.isdigit():
-            group = await ctx.repo.group_by_id(int(choice))
+        if step == "g":
+            group = await ctx.repo.group_by_id(choice)
             if group is not None:
                 chosen = set(campaign.groups)
                 chosen ^= {group.name}
@@ -115,8 +115,8 @@ class CampaignChat:
                 for d in DEADLINES
             ]
             self._show(ctx, message_id, t.gettext("Deadline: how long can people answer?"), keys)
-        elif step == "d" and choice.isdigit() and int(choice) in DEADLINES:
-            campaign.deadline = campaign.start_at + timedelta(days=int(choice))
+        elif step == "d" and choice in DEADLINES:
+            campaign.deadline = campaign.start_at + timedelta(days=choice)
             self._show(
                 ctx,
                 message_id,

@@ -17,9 +17,24 @@ from bot.services import callbacks, privacy, staff
 from bot.services.campaign_chat import CampaignChat
 from bot.services.catalog import FlowCatalog
 from bot.services.context import STAFF_ROLES, Ctx
-from bot.services.events import AddedToGroup, Command, Edited, Event, GroupEvent, Tap, Text
+from bot.services.events import (
+    AddedToGroup,
+    Command,
+    Edited,
+    Event,
+    GroupEvent,
+    Tap,
+    Text,
+    Unreadable,
+)
 from bot.services.hints import hint
-from bot.services.polls import CODE_PATTERN, SESSION_PREFIX, PollDesk
+from bot.services.polls import (
+    CODE_PATTERN,
+    SESSION_PREFIX,
+    PollDesk,
+    answers_ballot,
+    is_ballot,
+)
 from bot.services.replies import (
     ClearButtons,
     EditText,
@@ -296,7 +311,22 @@ class Conversation:
         if isinstance(event, Tap):
             await self._tap(ctx, event)
             return
-        if isinstance(event, Text) and await self._poll_text(ctx, event.text):
+        if isinstance(event, Unreadable):
+            # Never stored: the person is asked again, and the question they are on stays.
+            lead = t.gettext(
+                "I could not read that message: some characters got broken on the way. "
+                "Please type it again."
+            )
+            ready = ctx.participant.stage == "ready"
+            run = await ctx.repo.open_run(ctx.participant.id) if ready else None
+            if run is not None and run.status == "active":
+                self._show_prompt(ctx, run, lead=lead)
+                return
+            ctx.say(lead)
+            if not ready:
+                await self._onboarding(ctx)
+            return
+        if isinstance(event, Text) and await self._poll_text(ctx, event):
             return
         run = await self._ready_run(ctx)
         if run is None:
@@ -307,8 +337,11 @@ class Conversation:
         inp = TextInput(event.text) if isinstance(event, Text) else event.input
         await self._answer(ctx, run, inp)
 
-    async def _poll_text(self, ctx: Ctx, text: str) -> bool:
-        """A typed join code, or words for an open words poll; True if the text was that."""
+    async def _poll_text(self, ctx: Ctx, event: Text) -> bool:
+        """A typed join code, or words for an open words poll; True if the text was that.
+        While an interview is open (active or paused) text belongs to it, and words count
+        for a poll only as an explicit reply to that poll's ballot."""
+        text = event.text
         code = text.strip().upper()
         if CODE_PATTERN.match(code) and await self._session_open(ctx, code):
             if ctx.participant.stage != "ready":
@@ -319,8 +352,20 @@ class Conversation:
             return True
         if ctx.participant.stage != "ready":
             return False
-        poll = await self.polls.words_poll_for(ctx)
+        poll = await self.polls.words_poll_for(ctx, event.reply_to)
+        replied = poll is not None and answers_ballot(poll, event.reply_to)
+        if not replied and is_ballot(event.reply_to):
+            # Meant for a poll, so never an interview answer; but no open poll takes it.
+            ctx.say(
+                ctx.t.gettext(
+                    "That poll is closed or takes no written answers, so I did not store "
+                    "your message."
+                )
+            )
+            return True
         if poll is None:
+            return False
+        if not replied and await ctx.repo.open_run(ctx.participant.id) is not None:
             return False
         await self.polls.words_answer(ctx, poll, text)
         return True
@@ -633,13 +678,13 @@ class Conversation:
             elif parsed.kind == "x" and parsed.value in ("yes", "no"):
                 await self._delete(ctx, parsed.value == "yes")
             elif parsed.kind == "v" and ctx.participant.stage == "ready":
-                await self.polls.vote_tap(ctx, parsed.value)
+                await self.polls.vote_tap(ctx, *parsed.args)
             elif parsed.kind in ("k", "n"):
-                await self.polls.staff_tap(ctx, parsed.kind, parsed.value)
+                await self.polls.staff_tap(ctx, parsed.kind, *parsed.args)
             elif parsed.kind == "w":
-                await self.campaign_chat.tap(ctx, parsed.value, tap.message_id)
+                await self.campaign_chat.tap(ctx, parsed.args, tap.message_id)
             elif parsed.kind == "g":
-                await self._campaign_start(ctx, parsed.value)
+                await self._campaign_start(ctx, *parsed.args)
             elif parsed.kind == "f" and ctx.participant.stage == "ready":
                 ctx.ack()
                 await self._start_flow(ctx, parsed.value)
@@ -822,10 +867,10 @@ class Conversation:
         ctx.say(text, keys, run.id if keys else None)
 
     # --- run commands ------------------------------------------------------------------
-    async def _campaign_start(self, ctx: Ctx, value: str) -> None:
+    async def _campaign_start(self, ctx: Ctx, campaign_id: int) -> None:
         """The start button of an invitation or reminder."""
         t = ctx.t
-        campaign = await ctx.repo.session.get(Campaign, int(value)) if value.isdigit() else None
+        campaign = await ctx.repo.session.get(Campaign, campaign_id)
         invited = campaign is not None and await ctx.repo.session.scalar(
             select(Delivery.id)
             .where(

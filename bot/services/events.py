@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flows.engine import OtherInput, PhotoInput, VoiceInput
 
@@ -16,10 +17,24 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Text:
-    """A plain text message."""
+class Quote:
+    """The bot's own message that a person's message replies to (as Telegram quotes it)."""
 
     text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Text:
+    """A plain text message, maybe an explicit reply to one of the bot's messages."""
+
+    text: str
+    reply_to: Quote | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A text that can be neither stored nor sent back (e.g. lone UTF-16 surrogates)."""
 
 
 @dataclass(frozen=True)
@@ -58,5 +73,5 @@ class GroupMessage:
     args: str = ""
 
 
-Event = Command | Text | Media | Tap | Edited
+Event = Command | Text | Media | Tap | Edited | Unreadable
 GroupEvent = AddedToGroup | GroupMessage

@@ -24,6 +24,7 @@ from bot.i18n import Translator
 from bot.services import callbacks, staff
 from bot.services.charts import results_png
 from bot.services.context import Ctx
+from bot.services.events import Quote
 from bot.services.qrcodes import qr_png
 from bot.services.replies import (
     Broadcast,
@@ -46,6 +47,9 @@ CODE_LENGTH = 6
 CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 SESSION_PREFIX = "S"  # deep-link payload: /start S<code>
 WORD = re.compile(r"^[\w\-']{1,30}$")
+BALLOT_MARK = "🗳 "  # every ballot starts with it and the question
+# Telegram's clock (a ballot's date) and ours (a poll's opening) may differ a little.
+CLOCK_SLACK = timedelta(seconds=60)
 BAR_WIDTH = 12
 
 
@@ -113,13 +117,21 @@ def results_text(spec: PollSpec, res: Results, t: Translator, final: bool) -> st
 
 
 # --- what participants see -----------------------------------------------------------
-def ballot(poll: Poll, t: Translator) -> tuple[str, Keyboard | None]:
-    """The poll as a participant sees it: the question and its buttons."""
+def ballot(poll: Poll, t: Translator, interview_open: bool = False) -> tuple[str, Keyboard | None]:
+    """The poll as a participant sees it: the question and its buttons. A person with an open
+    interview learns how their words reach the poll instead (see `answers_ballot`)."""
     spec = spec_of(poll)
     if spec.type == "words":
         n = spec.max_words or 3
         hint = t.ngettext("Answer with one word.", "Answer with one to {n} words.", n)
-        return f"🗳 {spec.question}\n\n{hint.format(n=n)}", None
+        text = f"{ballot_head(spec)}\n\n{hint.format(n=n)}"
+        if interview_open:
+            text += "\n\n" + t.gettext(
+                "You have an interview open, so what you type goes to the interview. To answer "
+                "this poll, reply to this message: swipe it to the left, or tap and hold it and "
+                "choose Reply."
+            )
+        return text, None
     if spec.type == "scale":
         numbers = [str(n) for n in range(spec.min, spec.max + 1)]
         rows = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
@@ -129,15 +141,36 @@ def ballot(poll: Poll, t: Translator) -> tuple[str, Keyboard | None]:
             legend = (
                 f"\n\n{spec.min} = {spec.min_label or ''} … {spec.max} = {spec.max_label or ''}"
             )
-        return f"🗳 {spec.question}{legend}", keys
+        return f"{ballot_head(spec)}{legend}", keys
     keys = [
         [(label, callbacks.choice("v", f"{poll.id}:{code}"))]
         for code, label in spec.options.items()
     ]
-    text = f"🗳 {spec.question}"
+    text = ballot_head(spec)
     if spec.type == "multiple_choice":
         text += "\n\n" + t.gettext("Tap all that apply; tap again to remove.")
     return text, keys
+
+
+def ballot_head(spec: PollSpec) -> str:
+    """The first line of every ballot: how a reply to a ballot is recognised."""
+    return BALLOT_MARK + spec.question
+
+
+def is_ballot(quote: Quote | None) -> bool:
+    """True if `quote` looks like a ballot of some poll (open, closed or with buttons)."""
+    return quote is not None and quote.text.startswith(BALLOT_MARK)
+
+
+def answers_ballot(poll: Poll, quote: Quote | None) -> bool:
+    """True if `quote` (the bot message a person explicitly replied to) is this poll's ballot:
+    it starts with the poll's question and was sent after the poll opened."""
+    if quote is None:
+        return False
+    head = ballot_head(spec_of(poll))
+    if quote.text != head and not quote.text.startswith(head + "\n"):
+        return False
+    return poll.opened_at is None or quote.sent_at >= poll.opened_at - CLOCK_SLACK
 
 
 # --- facilitator commands ------------------------------------------------------------
@@ -329,9 +362,12 @@ class PollDesk:
                 results_poll_id=poll.id,
             )
         )
-        members = await self._member_chats(ctx.repo, session.id)
+        members = await ctx.repo.session_member_chats(session.id)
         text, keys = ballot(poll, ctx.t)
-        ctx.out.replies.append(Broadcast([(chat, text, keys) for chat in members]))
+        busy, _ = ballot(poll, ctx.t, interview_open=True)
+        ctx.out.replies.append(
+            Broadcast([(chat, busy if in_run else text, keys) for chat, in_run in members])
+        )
         if poll.closes_at is not None:
             ctx.out.replies.append(ClosePollTimer(poll.id, poll.closes_at))
 
@@ -399,18 +435,15 @@ class PollDesk:
         await self.close(repo, poll, t, out)
         return out
 
-    async def staff_tap(self, ctx: Ctx, kind: str, value: str) -> None:
+    async def staff_tap(self, ctx: Ctx, kind: str, target_id: int) -> None:
         """⏹ Close (k:<poll>) and ▶ Next poll (n:<session>): checked against the database."""
         t = ctx.t
-        if not value.isdigit():
-            ctx.ack(t.gettext("This button does not work."), alert=True)
-            return
         if kind == "k":
-            poll = await ctx.repo.session.get(Poll, int(value))
+            poll = await ctx.repo.session.get(Poll, target_id)
             session = await ctx.repo.session.get(PollSession, poll.session_id) if poll else None
         else:
             poll = None
-            session = await ctx.repo.session.get(PollSession, int(value))
+            session = await ctx.repo.session.get(PollSession, target_id)
         owner = session is not None and (
             session.facilitator_id == ctx.participant.id or ctx.role == "admin"
         )
@@ -457,7 +490,8 @@ class PollDesk:
         )
         poll = await open_poll_of(ctx.repo, session.id)
         if poll is not None:
-            text, keys = ballot(poll, t)
+            in_run = await ctx.repo.open_run(ctx.participant.id) is not None
+            text, keys = ballot(poll, t, interview_open=in_run)
             ctx.say(text, keys)
             ctx.out.replies.append(ResultsChanged(poll.id))
         return True
@@ -474,12 +508,11 @@ class PollDesk:
             return False
         return await self.join(ctx, code)
 
-    async def vote_tap(self, ctx: Ctx, value: str) -> None:
-        """A tap on a ballot button: `<poll id>:<option code or number>`."""
+    async def vote_tap(self, ctx: Ctx, poll_id: int, choice: str) -> None:
+        """A tap on a ballot button (`v:<poll id>:<option code or number>`, parsed)."""
         t = ctx.t
-        poll_id, _, choice = value.partition(":")
-        poll = await ctx.repo.session.get(Poll, int(poll_id)) if poll_id.isdigit() else None
-        if poll is None or not choice:
+        poll = await ctx.repo.session.get(Poll, poll_id)
+        if poll is None:
             ctx.ack(t.gettext("This button does not work."), alert=True)
             return
         if poll.status != "open":
@@ -533,8 +566,8 @@ class PollDesk:
     def _valid_choice(self, spec: PollSpec, choice: str) -> str | None:
         if spec.type in ("single_choice", "multiple_choice"):
             return spec.options.get(choice)
-        if spec.type == "scale" and choice.lstrip("-").isdigit():
-            return choice if spec.min <= int(choice) <= spec.max else None
+        if spec.type == "scale":
+            return choice if callbacks.number(choice, spec.min, spec.max) is not None else None
         return None
 
     async def _store(
@@ -566,17 +599,17 @@ class PollDesk:
         found = await repo.session.get(SessionMember, (poll.session_id, participant_id))
         return found is not None
 
-    async def words_poll_for(self, ctx: Ctx) -> Poll | None:
-        """An open words poll in a session this person joined (their text goes there)."""
+    async def words_poll_for(self, ctx: Ctx, reply_to: Quote | None = None) -> Poll | None:
+        """An open words poll in a session this person joined: the one whose ballot they
+        replied to, else the first."""
         stmt = (
             select(Poll)
             .join(SessionMember, SessionMember.session_id == Poll.session_id)
             .where(SessionMember.participant_id == ctx.participant.id, Poll.status == "open")
         )
-        for poll in await ctx.repo.session.scalars(stmt):
-            if spec_of(poll).type == "words":
-                return poll
-        return None
+        polls = [p for p in await ctx.repo.session.scalars(stmt) if spec_of(p).type == "words"]
+        replied = [p for p in polls if answers_ballot(p, reply_to)]
+        return (replied or polls or [None])[0]
 
     async def words_answer(self, ctx: Ctx, poll: Poll, text: str) -> None:
         """One to three words for a words poll; a new answer replaces the old one."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from telegram import (
@@ -29,8 +31,10 @@ from bot.services.events import (
     GroupEvent,
     GroupMessage,
     Media,
+    Quote,
     Tap,
     Text,
+    Unreadable,
 )
 from bot.services.flood import FloodGuard
 from bot.services.replies import (
@@ -55,6 +59,7 @@ from bot.telegram.ratelimit import GroupQueues, SendPacer
 from flows.engine import OtherInput, PhotoInput, VoiceInput
 
 log = logging.getLogger(__name__)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 MAX_TEXT = 4096
 RESULTS_EDIT_GAP = 3.0
@@ -127,12 +132,14 @@ def to_event(update: Update) -> tuple[Person, Event] | None:
         return None
     if chat.type != "private":
         return None
+    # What Telegram says about the person is stored and shown back: broken characters in it
+    # are replaced, so a name can never make a message unsendable.
     person = Person(
         telegram_user_id=user.id,
         chat_id=chat.id,
-        first_name=user.first_name or "",
-        username=user.username,
-        language_code=user.language_code,
+        first_name=clean_text(user.first_name or ""),
+        username=clean_text(user.username) if user.username else None,
+        language_code=clean_text(user.language_code) if user.language_code else None,
     )
     if update.callback_query is not None:
         query = update.callback_query
@@ -143,7 +150,27 @@ def to_event(update: Update) -> tuple[Person, Event] | None:
     message = update.message
     if message is None:
         return None
-    return person, message_event(message)
+    if message.text is not None and _SURROGATES.search(message.text):
+        # Lone UTF-16 halves: UTF-8 cannot encode them, so such a text could neither be
+        # stored nor sent back. It is refused (the person is asked again), never guessed at.
+        return person, Unreadable()
+    event = message_event(message)
+    if isinstance(event, Text):
+        event = replace(event, reply_to=_quote(message))
+    return person, event
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone UTF-16 surrogates replaced by U+FFFD (so it can be stored and sent)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _quote(message: Message) -> Quote | None:
+    """The bot's message this one explicitly replies to, if any."""
+    quoted = message.reply_to_message
+    if quoted is None or quoted.from_user is None or not quoted.from_user.is_bot:
+        return None  # in a private chat the only bot is this one
+    return Quote(clean_text(quoted.text or quoted.caption or ""), quoted.date)
 
 
 def message_event(message: Message) -> Event:
