@@ -19,41 +19,76 @@ WINDOW = 1.0
 
 
 class SendPacer:
-    """At most `per_second` messages in any `WINDOW` seconds, plus a minimum gap per chat.
+    """At most `per_second` messages in any `WINDOW` seconds, direct replies first, plus a
+    minimum gap per chat for bulk messages.
 
-    Unlike a token bucket holding a second's worth of tokens, this never lets more than
-    `per_second` messages out within one second: a full bucket plus its refill allowed twice
-    the rate (at the start of a campaign and after every 429 pause)."""
+    A sliding window, not a token bucket: a full bucket plus its refill allowed twice the rate
+    (at the start of a campaign and after every 429 pause). Slots are handed out when they
+    come free, urgent waiters (direct replies to what a person just did) before bulk ones
+    (ballots, campaign messages, results pushes), so a person in an interview is never stuck
+    behind a campaign. The window starts full: right after a restart the previous process may
+    have used this second's budget, and nothing here remembers it."""
 
-    def __init__(self, per_second: float = 25.0, per_chat_gap: float = 1.0) -> None:
+    def __init__(
+        self,
+        per_second: float = 25.0,
+        per_chat_gap: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_second = per_second
         self.per_chat_gap = per_chat_gap
+        self.clock = clock
         self._limit = max(1, int(per_second))
         self._window = WINDOW * self._limit / per_second  # 2 s for 0.5/s, 1 s for 25/s
-        self._granted: deque[float] = deque()  # send times handed out, in order
+        self._granted: deque[float] = deque([clock()] * self._limit)  # when slots were used
+        self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
+        self._pump: asyncio.Task | None = None
         self._next_for_chat: dict[int, float] = {}
-        self._lock = asyncio.Lock()
+
+    @property
+    def waiting(self) -> int:
+        """Messages waiting for a slot."""
+        return len(self._waiting[0]) + len(self._waiting[1])
 
     async def wait(self, chat_id: int | None, urgent: bool = False) -> None:
-        """Wait until a message to `chat_id` may go out. `urgent` (a direct reply to what
-        the person just did) skips the per-chat gap, never the overall limit."""
-        async with self._lock:
-            now = time.monotonic()
-            while self._granted and self._granted[0] <= now - self._window:
-                self._granted.popleft()
-            at = now
-            if len(self._granted) >= self._limit:
-                at = max(now, self._granted[-self._limit] + self._window)
-            self._granted.append(at)
-            delay = at - now
-            if chat_id is not None and not urgent:
-                delay = max(delay, self._next_for_chat.get(chat_id, 0.0) - now)
-            if chat_id is not None:
-                self._next_for_chat[chat_id] = now + delay + self.per_chat_gap
-                if len(self._next_for_chat) > 50_000:
-                    self._next_for_chat = {c: t for c, t in self._next_for_chat.items() if t > now}
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Wait until a message to `chat_id` may go out. `urgent` skips the per-chat gap and
+        the queue of bulk messages, never the overall limit."""
+        now = self.clock()
+        if chat_id is not None:
+            at = now if urgent else max(now, self._next_for_chat.get(chat_id, 0.0))
+            self._next_for_chat[chat_id] = at + self.per_chat_gap
+            if len(self._next_for_chat) > 50_000:
+                self._next_for_chat = {c: t for c, t in self._next_for_chat.items() if t > now}
+            if at > now:
+                await asyncio.sleep(at - now)
+        if not self.waiting and self._take():
+            return
+        slot = asyncio.get_running_loop().create_future()
+        self._waiting[0 if urgent else 1].append(slot)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._hand_out())
+        await slot
+
+    def _take(self) -> bool:
+        now = self.clock()
+        while self._granted and self._granted[0] <= now - self._window:
+            self._granted.popleft()
+        if len(self._granted) >= self._limit:
+            return False
+        self._granted.append(now)
+        return True
+
+    async def _hand_out(self) -> None:
+        while self.waiting:
+            if not self._take():
+                await asyncio.sleep(max(0.0, self._granted[0] + self._window - self.clock()))
+                continue
+            queue = self._waiting[0] if self._waiting[0] else self._waiting[1]
+            slot = queue.popleft()
+            if slot.cancelled():
+                self._granted.pop()  # nobody took it
+            else:
+                slot.set_result(None)
 
 
 GROUP_PER_MINUTE = 20

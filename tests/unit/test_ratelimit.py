@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
-from bot.telegram.ratelimit import GroupQueues
+from bot.telegram.ratelimit import GroupQueues, SendPacer
 
 
 class VirtualClock:
@@ -140,3 +141,32 @@ def test_a_group_quiet_for_a_minute_has_its_whole_budget_again(pause):
         return sent[-1][0]
 
     assert run(go()) == (60.0 if pause == 0 else 61.0)
+
+
+def test_direct_replies_go_before_bulk_and_no_second_carries_more_than_the_limit():
+
+    async def go():
+        pacer = SendPacer(per_second=20)
+        start = time.monotonic()
+        got: list[tuple[str, float]] = []
+
+        async def send(kind: str, chat: int, urgent: bool) -> None:
+            await pacer.wait(chat, urgent=urgent)
+            got.append((kind, time.monotonic() - start))
+
+        bulk = [asyncio.create_task(send("bulk", 1000 + i, False)) for i in range(60)]
+        await asyncio.sleep(0.3)  # the campaign is going out; now someone answers
+        direct = [asyncio.create_task(send("direct", 5000 + i, True)) for i in range(3)]
+        await asyncio.gather(*bulk, *direct)
+        return got
+
+    got = asyncio.run(go())
+    kinds = [k for k, _ in got]
+    # the three direct replies came before the rest of the queued campaign
+    assert kinds.index("direct") < 25 and kinds.count("direct") == 3
+    last_direct = max(i for i, k in enumerate(kinds) if k == "direct")
+    assert kinds[last_direct + 1 :].count("bulk") > 20
+    times = sorted(t for _, t in got)
+    assert max(sum(1 for u in times if t <= u < t + 0.999) for t in times) <= 20
+    # the window starts full: a restart cannot burst over the limit
+    assert times[0] >= 0.99
