@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from urllib.parse import quote
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
@@ -17,9 +18,10 @@ from bot.services.conversation import Conversation
 from bot.services.flood import FloodGuard
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
-from bot.telegram.polling import poll
+from bot.telegram.polling import ChatLanes, poll
 from bot.telegram.ratelimit import SendPacer
 from bot.telegram.sender import OutboxSender
+from bot.telegram.timers import TimerSweep
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.repo import Database
@@ -66,6 +68,10 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         timezone=settings.timezone,
         clock=utcnow,
     )
+    # One lane per chat, shared by intake and the timer sweep: a chat's due timers and its
+    # updates never run at the same time.
+    lanes = ChatLanes()
+    adapter.timers = TimerSweep(conversation, adapter.deliver, lanes)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(_log_error)
     return app, adapter, db
@@ -97,17 +103,20 @@ async def serve(settings: Settings) -> None:
         await adapter.publish_commands()
         await adapter.restore_timers()
         log.info("backbone-bot @%s is running", app.bot.username)
-        polling = asyncio.create_task(poll(app, stop))
+        polling = asyncio.create_task(poll(app, stop, lanes=adapter.timers.lanes))
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
+        timers = asyncio.create_task(adapter.timers.run(stop))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         for task in (polling, stopper):
             task.cancel()
         # Let the sender finish the batch in hand: a message cut off mid-send would be
-        # reported as uncertain after the restart.
+        # reported as uncertain after the restart. The sweep finishes the rows in hand too.
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(sending, timeout=15)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(timers, timeout=5)
         for task in done:
             if task is polling and task.exception():
                 raise task.exception()
@@ -118,12 +127,44 @@ async def serve(settings: Settings) -> None:
         await db.dispose()
 
 
+class RedactToken(logging.Filter):
+    """Replaces the bot token in every log record (PTB logs the Bot API URL, httpx every
+    request URL, and both contain `bot<token>`), tracebacks included."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        secret = token.partition(":")[2] if token else ""
+        forms = {token, quote(token or "", safe="")} | ({secret} if len(secret) >= 8 else set())
+        self.forms = sorted((f for f in forms if f), key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """`text` with every form of the token replaced by `<token>`."""
+        for form in self.forms:
+            text = text.replace(form, "<token>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.forms:
+            return True
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
 def run(settings: Settings) -> None:
     """Migrate the database, then serve (blocking)."""
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact = RedactToken(settings.telegram_token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
     # httpx logs every request URL, and those contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings.media_dir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from storage.models import (
     Identity,
     Invite,
     Participant,
+    Poll,
     ProcessedUpdate,
     Run,
     StaffChat,
@@ -239,6 +240,38 @@ class Repo:
         """Runs waiting for more short messages to one free-text answer."""
         stmt = select(Run).where(Run.collect_until.is_not(None), Run.status == "active")
         return list((await self.session.scalars(stmt)).all())
+
+    async def runs_due(self, now: datetime) -> list[tuple[int, int | None]]:
+        """(run id, chat id) of active runs whose merge window ended by `now`, earliest first."""
+        stmt = (
+            select(Run.id, Identity.chat_id)
+            .outerjoin(Identity, Identity.participant_id == Run.participant_id)
+            .where(Run.collect_until.is_not(None), Run.collect_until <= now)
+            .where(Run.status == "active")
+            .order_by(Run.collect_until, Run.id)
+        )
+        return [(row.id, row.chat_id) for row in await self.session.execute(stmt)]
+
+    async def lock_run(self, run_id: int) -> Run | None:
+        """A run by id, locked until the transaction ends, so a timer handles it only once."""
+        # FOR UPDATE waits for a concurrent writer and then reads the row as it committed it
+        # (PostgreSQL); SQLite has no row locks, its BEGIN IMMEDIATE serialises instead.
+        stmt = select(Run).where(Run.id == run_id).with_for_update(of=Run)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def polls_due(self, now: datetime) -> list[tuple[int, int | None, int | None]]:
+        """(poll id, results chat, group chat) of open polls whose timer ran out by `now`."""
+        stmt = (
+            select(Poll.id, Poll.results_chat_id, Poll.group_chat_id)
+            .where(Poll.status == "open", Poll.closes_at.is_not(None), Poll.closes_at <= now)
+            .order_by(Poll.closes_at, Poll.id)
+        )
+        return [tuple(row) for row in await self.session.execute(stmt)]
+
+    async def lock_poll(self, poll_id: int) -> Poll | None:
+        """A poll by id, locked until the transaction ends (see `lock_run`)."""
+        stmt = select(Poll).where(Poll.id == poll_id).with_for_update(of=Poll)
+        return (await self.session.scalars(stmt)).one_or_none()
 
     async def answer(self, run_id: int, step_id: str) -> Answer | None:
         """The current answer of a run to a step."""

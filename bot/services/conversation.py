@@ -200,8 +200,11 @@ class Conversation:
         return Outcome()
 
     async def close_poll_due(self, poll_id: int) -> Outcome:
-        """A poll timer fired."""
+        """A poll's timer ran out: close it, once, however often this is called."""
         async with self.db.transaction() as repo:
+            # The lock makes a second caller wait and then find the poll closed.
+            if await repo.lock_poll(poll_id) is None:
+                return Outcome()
             return await self.polls.close_due(repo, poll_id, self._staff_translator())
 
     async def live_results(self, poll_id: int) -> EditText | None:
@@ -220,7 +223,7 @@ class Conversation:
             await self.polls.remember_native(repo, poll_id, native_id, message_id)
 
     async def poll_timers(self) -> tuple[list, list[int]]:
-        """Open polls' timers and ids (rebuilt after a restart)."""
+        """Open polls' timers and ids (their live results are refreshed after a restart)."""
         async with self.db.transaction() as repo:
             return await self.polls.due_timers(repo), await self.polls.open_polls(repo)
 
@@ -230,12 +233,15 @@ class Conversation:
     async def settle_text(self, run_id: int) -> Outcome:
         """End of the merge window: take the collected text as the answer and go on."""
         async with self.db.transaction() as repo:
-            run = await repo.run(run_id)
+            # Locked and checked again: a second sweep, or a handler that settled first,
+            # finds the window closed and does nothing.
+            run = await repo.lock_run(run_id)
             if run is None or run.collect_until is None or run.status != "active":
                 return Outcome()
             participant = await repo.participant(run.participant_id)
             await repo.session.refresh(participant, ["identity"])
             if participant.identity is None:
+                run.collect_until = None  # nobody to ask the next question; stop looking
                 return Outcome()
             ctx = self._ctx(repo, participant, participant.identity)
             if run.collect_until > self.clock():
@@ -248,6 +254,18 @@ class Conversation:
         """Merge windows still open in the database (rebuilt as timers on start-up)."""
         async with self.db.transaction() as repo:
             return [Schedule(r.id, r.collect_until) for r in await repo.runs_collecting()]
+
+    async def due_timers(self) -> tuple[list, list]:
+        """Merge windows and poll timers whose time has come, each with the chats it concerns:
+        ([(run id, (chat id,))], [(poll id, (chat id, ...))])."""
+        now = self.clock()
+        async with self.db.transaction() as repo:
+            runs = [(run_id, (chat,) if chat else ()) for run_id, chat in await repo.runs_due(now)]
+            polls = [
+                (poll_id, tuple(c for c in (results_chat, group_chat) if c))
+                for poll_id, results_chat, group_chat in await repo.polls_due(now)
+            ]
+        return runs, polls
 
     async def remember_prompt(self, run_id: int, message_id: int) -> None:
         """Store the id of the message that shows a run's current question."""

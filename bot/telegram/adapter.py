@@ -56,6 +56,7 @@ from bot.services.replies import (
     StopNativePoll,
 )
 from bot.telegram.ratelimit import GroupQueues, SendPacer
+from bot.telegram.timers import TimerSweep
 from flows.engine import OtherInput, PhotoInput, VoiceInput
 
 log = logging.getLogger(__name__)
@@ -529,37 +530,25 @@ class TelegramAdapter:
                 self.app.bot.edit_message_text, chat_id=chat_id, message_id=message_id, text=text
             )
 
+    # --- timers: due times are rows; the sweep (bot/telegram/timers.py) handles them ----
+    timers: TimerSweep | None = None  # set by the composition root
+
     def schedule_close(self, timer: ClosePollTimer) -> None:
-        """(Re)arm the timer that closes a poll."""
-        name = f"close-poll-{timer.poll_id}"
-        for job in self.app.job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
-        self.app.job_queue.run_once(self._close_job, when=timer.at, data=timer.poll_id, name=name)
+        """A poll's timer runs out at `timer.at`: have the sweep look then."""
+        if self.timers is not None:
+            self.timers.wake_at(timer.at)
 
-    async def _close_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver(await self.conversation.close_poll_due(context.job.data))
-
-    # --- merge-window timers -----------------------------------------------------------
     def schedule_settle(self, schedule: Schedule) -> None:
-        """(Re)arm the timer that ends a free-text merge window."""
-        name = f"settle-{schedule.run_id}"
-        for job in self.app.job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
-        self.app.job_queue.run_once(
-            self._settle_job, when=schedule.at, data=schedule.run_id, name=name
-        )
-
-    async def _settle_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        outcome = await self.conversation.settle_text(context.job.data)
-        await self.deliver(outcome)
+        """A free-text merge window ends at `schedule.at`: have the sweep look then."""
+        if self.timers is not None:
+            self.timers.wake_at(schedule.at)
 
     async def restore_timers(self) -> None:
-        """Rebuild merge-window timers from the database after a restart."""
-        for schedule in await self.conversation.pending_settles():
-            self.schedule_settle(schedule)
-        timers, open_polls = await self.conversation.poll_timers()
-        for timer in timers:
-            self.schedule_close(timer)
+        """At start-up: what came due while the bot was down is handled now, ahead of any new
+        update of the same chat; open polls' live results are brought up to date."""
+        if self.timers is not None:
+            await self.timers.catch_up()
+        _, open_polls = await self.conversation.poll_timers()
         for poll_id in open_polls:
             self._results_changed(poll_id)
 

@@ -322,6 +322,8 @@ class FakeBotAPI:
         self._updates: list[dict[str, Any]] = []  # queued, not yet confirmed
         self._fetched: set[int] = set()
         self._update_marks: dict[int, int] = {}  # update id -> event seq when queued
+        self._deliveries: dict[int, int] = {}  # update id -> how often getUpdates returned it
+        self._confirmed: set[int] = set()  # update ids the bot confirmed (offset past them)
         self._allowed_updates: list[str] | None = None
         self._poll_generation = 0
         self._polling = 0
@@ -730,6 +732,31 @@ class FakeBotAPI:
                     "option_persistent_ids": [poll.persistent_ids[i] for i in sorted(option_ids)],
                 },
             )
+
+    def inject_raw_update(self, payload: dict[str, Any]) -> int:
+        """Queue an update exactly as given (plus a fresh update_id), WITHOUT checking it
+        against the spec: for updates a real (older or self-hosted) Bot API server may send
+        that the spec or python-telegram-bot would not accept. Returns the update id."""
+        with self._lock:
+            uid = next(self._update_ids)
+            self._updates.append({"update_id": uid, **payload})
+            self._update_marks[uid] = self._seq
+            self._cond.notify_all()
+        loop, ev = self._loop, self._updates_event
+        if loop is not None and ev is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(ev.set)
+        return uid
+
+    def update_confirmed(self, update_id: int) -> bool:
+        """True once the bot confirmed the update (a getUpdates offset past it)."""
+        with self._lock:
+            return update_id in self._confirmed
+
+    def times_delivered(self, update_id: int) -> int:
+        """How often getUpdates handed this update to the bot (more than once: redelivered)."""
+        with self._lock:
+            return self._deliveries.get(update_id, 0)
 
     def updates_pending(self) -> int:
         """Queued updates the bot has not fetched yet."""
@@ -1434,6 +1461,7 @@ class FakeBotAPI:
             dropped = [u for u in self._updates if u["update_id"] < offset]
         for u in dropped:
             self._fetched.add(u["update_id"])
+            self._confirmed.add(u["update_id"])
         self._updates = keep
 
     def _select_updates(self, limit: int) -> list[dict[str, Any]]:
@@ -1451,6 +1479,7 @@ class FakeBotAPI:
                 break
         for u in out:
             self._fetched.add(u["update_id"])
+            self._deliveries[u["update_id"]] = self._deliveries.get(u["update_id"], 0) + 1
         if out:
             self._cond.notify_all()
         return out
