@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from storage.db import checkpoint_wal, create_engine, session_factory
 from storage.models import (
@@ -376,13 +377,28 @@ class Repo:
         )
         return (await self.session.execute(stmt)).rowcount == 1
 
-    async def parental_consent_on_file(self, participant_id: int) -> tuple[Group, Invite] | None:
-        """A group the person joined through a link whose creator confirmed parental consent."""
+    async def parental_consent_on_file(
+        self, participant_id: int, admin_ids: frozenset[int]
+    ) -> tuple[Group, Invite] | None:
+        """A group the person joined through a link whose creator confirmed parental consent
+        and is still an admin (by role, or by BACKBONE_ADMIN_IDS)."""
+        creator = aliased(Participant)
+        creator_identity = aliased(Identity)
         stmt = (
             select(Group, Invite)
             .join(GroupMember, GroupMember.group_id == Group.id)
             .join(Invite, Invite.token == GroupMember.invite_token)
-            .where(GroupMember.participant_id == participant_id, Invite.parental_consent.is_(True))
+            .join(creator, creator.pseudonym == Invite.created_by)
+            .outerjoin(creator_identity, creator_identity.participant_id == creator.id)
+            .where(
+                GroupMember.participant_id == participant_id,
+                Invite.parental_consent.is_(True),
+                or_(
+                    creator.role == "admin",
+                    creator_identity.telegram_user_id.in_(sorted(admin_ids)),
+                ),
+            )
+            .order_by(GroupMember.joined_at, Group.id)
             .limit(1)
         )
         row = (await self.session.execute(stmt)).first()
@@ -417,6 +433,56 @@ class Repo:
     async def invite(self, token: str) -> Invite | None:
         """An invite by token."""
         return await self.session.get(Invite, token)
+
+    async def set_member_invite(self, group_id: int, participant_id: int, token: str) -> None:
+        """Record that a member's place in a group now rests on this invite link."""
+        await self.session.execute(
+            update(GroupMember)
+            .where(GroupMember.group_id == group_id, GroupMember.participant_id == participant_id)
+            .values(invite_token=token)
+        )
+
+    # --- authority ---------------------------------------------------------------------
+    async def current_role(self, pseudonym: str, admin_ids: frozenset[int]) -> str | None:
+        """A person's role right now (admin if BACKBONE_ADMIN_IDS names them); None if unknown."""
+        stmt = (
+            select(Participant.role, Identity.telegram_user_id)
+            .outerjoin(Identity, Identity.participant_id == Participant.id)
+            .where(Participant.pseudonym == pseudonym)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            return None
+        return "admin" if row.telegram_user_id in admin_ids else row.role
+
+    async def void_role_links(self, created_by: str, now: datetime) -> int:
+        """End the unused, unexpired role links someone made; how many there were."""
+        stmt = (
+            update(Invite)
+            .where(
+                Invite.kind == "role",
+                Invite.created_by == created_by,
+                Invite.used_at.is_(None),
+                or_(Invite.expires_at.is_(None), Invite.expires_at > now),
+            )
+            .values(expires_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return (await self.session.execute(stmt)).rowcount
+
+    async def withdraw_self_consents(self, participant_id: int, now: datetime) -> int:
+        """Withdraw the consents a person gave themselves (not a parent's); how many."""
+        stmt = (
+            update(Consent)
+            .where(
+                Consent.participant_id == participant_id,
+                Consent.given_by == "self",
+                Consent.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return (await self.session.execute(stmt)).rowcount
 
     # --- staff chats -------------------------------------------------------------------
     async def add_staff_chat(self, chat_id: int, added_by: str) -> None:

@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the privacy notice changes: everyone is asked again before their next flow.
 NOTICE_VERSION = "2026-1"
-STAFF_COMMANDS = ("grant", "revoke", "invite", "whoami")
+STAFF_COMMANDS = ("grant", "revoke", "invite", "agecheck", "whoami")
 POLL_COMMANDS = ("session", "poll", "close")
 CAMPAIGN_COMMANDS = ("campaign", "campaigns", "group")
 TRANSACTION_ATTEMPTS = 3
@@ -492,9 +492,11 @@ class Conversation:
         if name == "grant":
             await staff.grant(ctx, args, self.bot_username, now)
         elif name == "revoke":
-            await staff.revoke(ctx, args, self.admin_ids)
+            await staff.revoke(ctx, args, self.admin_ids, now)
         elif name == "invite":
             await staff.invite(ctx, args, self.bot_username, now)
+        elif name == "agecheck":
+            await staff.agecheck(ctx, args, now)
         else:
             await staff.whoami(ctx)
 
@@ -524,7 +526,7 @@ class Conversation:
         if p.opted_out:
             p.opted_out = False
             ctx.say(t.gettext("Invitations and reminders are switched on again."))
-        if payload and await staff.redeem(ctx, payload, self.clock()):
+        if payload and await staff.redeem(ctx, payload, self.clock(), self.admin_ids):
             payload = ""
         if payload:
             p.pending_flow = payload[:64]
@@ -577,6 +579,10 @@ class Conversation:
             p.stage = "ready"
             await self._start_pending(ctx)
             return
+        if p.age_band == "under16":
+            # Once under 16, always the under-16 path (also when a new notice is shown):
+            # only parental consent on file or a staff correction (/agecheck) changes that.
+            p.stage = "minor"
         if p.stage == "minor" and await self._parental_consent(ctx):
             return
         if p.stage == "minor":
@@ -600,7 +606,8 @@ class Conversation:
     async def _parental_consent(self, ctx: Ctx) -> bool:
         """Under 16: go ahead only if a parent's consent is on file for one of their groups."""
         p = ctx.participant
-        on_file = await ctx.repo.parental_consent_on_file(p.id)
+        # Only while the admin who confirmed it is still an admin.
+        on_file = await ctx.repo.parental_consent_on_file(p.id, self.admin_ids)
         if on_file is None:
             return False
         group, link = on_file
@@ -655,6 +662,12 @@ class Conversation:
             p.stage = "minor"
             if not await self._parental_consent(ctx):
                 ctx.say(minor_text(t))
+            return
+        if p.age_band == "under16":
+            # The 16+ button after saying under 16 (the same notice or a later one): refused.
+            await ctx.repo.audit(p.pseudonym, "age_gate_refused", {"notice_version": version})
+            ctx.ack()
+            ctx.say(minor_text(t))
             return
         p.age_band = "16plus"
         await ctx.repo.add_consent(p.id, self.notice_version, t.locale, age_band="16plus")
@@ -1063,6 +1076,7 @@ def help_text(t: Translator, role: str = "participant") -> str:
         lines += [
             t.gettext("/grant facilitator|admin – a one-time link that gives a role"),
             t.gettext("/revoke P-XXXXXX – take a role away"),
+            t.gettext("/agecheck P-XXXXXX 16plus|under16 – correct a person's age"),
             t.gettext("/invite <group> [--parental-consent-on-file] – a link to join a group"),
         ]
     return "\n".join(lines)

@@ -1,7 +1,9 @@
-"""Staff use cases: roles by one-time link, revoking, group invite links, who am I.
+"""Staff use cases: roles by one-time link, revoking, group invite links, age corrections,
+who am I.
 
 Every function checks the role from the database (and BACKBONE_ADMIN_IDS) at the moment it
-runs; a link or a button never carries authority of its own.
+runs; a link or a button never carries authority of its own: when a link is used, its creator
+must still hold a role that may make it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.services.context import Ctx
+from storage.models import Participant
 
 ROLE_LINK_VALID = timedelta(hours=48)
 GROUP_LINK_VALID = timedelta(days=90)
@@ -18,6 +21,9 @@ GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 GRANT_PREFIX = "G"
 JOIN_PREFIX = "J"
 PARENTAL_FLAG = "--parental-consent-on-file"
+AGE_BANDS = ("16plus", "under16")
+# Links printed by the `backbone` CLI: whoever runs it holds the database already.
+TRUSTED_CREATORS = frozenset({"cli"})
 
 
 def deep_link(bot_username: str, payload: str) -> str:
@@ -59,8 +65,8 @@ async def grant(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
     )
 
 
-async def revoke(ctx: Ctx, args: str, admin_ids: frozenset[int]) -> None:
-    """/revoke <pseudonym> — back to participant."""
+async def revoke(ctx: Ctx, args: str, admin_ids: frozenset[int], now: datetime) -> None:
+    """/revoke <pseudonym> — back to participant; their open role links are voided."""
     if refuse(ctx, admin_only=True):
         return
     pseudonym = args.strip()
@@ -82,12 +88,24 @@ async def revoke(ctx: Ctx, args: str, admin_ids: frozenset[int]) -> None:
         return
     previous = target.role
     target.role = "participant"
+    # Links they made before must not carry their old power on (they are checked when used,
+    # too; voiding them means a later re-promotion does not revive them).
+    voided = await ctx.repo.void_role_links(target.pseudonym, now)
     await ctx.repo.audit(
         ctx.participant.pseudonym,
         "role_revoked",
-        {"target": target.pseudonym, "previous": previous},
+        {"target": target.pseudonym, "previous": previous, "links_voided": voided},
     )
-    ctx.say(ctx.t.gettext("{pseudonym} is now a participant.").format(pseudonym=target.pseudonym))
+    t = ctx.t
+    ctx.say(
+        t.gettext("{pseudonym} is now a participant.").format(pseudonym=target.pseudonym)
+        + " "
+        + t.ngettext(
+            "{n} open role link they made no longer works.",
+            "{n} open role links they made no longer work.",
+            voided,
+        ).format(n=voided)
+    )
 
 
 async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
@@ -129,15 +147,31 @@ async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
     ctx.say(text)
 
 
-async def redeem(ctx: Ctx, payload: str, now: datetime) -> bool:
+async def redeem(ctx: Ctx, payload: str, now: datetime, admin_ids: frozenset[int]) -> bool:
     """Use a role or group link from /start; True if the payload was such a link."""
     kind = {GRANT_PREFIX: "role", JOIN_PREFIX: "group"}.get(payload[:1])
     if kind is None:
         return False
     t = ctx.t
     link = await ctx.repo.invite(payload[1:])
-    expired = link is not None and link.expires_at is not None and link.expires_at < now
-    if link is None or link.kind != kind or expired or (link.single_use and link.used_at):
+    if link is None or link.kind != kind:
+        ctx.say(t.gettext("This link is not valid (any more). Please ask for a new one."))
+        return True
+    if not await creator_may_make(ctx, link.created_by, admin_ids):
+        await ctx.repo.audit(
+            ctx.participant.pseudonym,
+            "link_refused",
+            {"kind": kind, "created_by": link.created_by, "reason": "creator_not_admin"},
+        )
+        ctx.say(
+            t.gettext(
+                "This link no longer works: the person who made it is no longer an admin. "
+                "Please ask the backbone team for a new one."
+            )
+        )
+        return True
+    expired = link.expires_at is not None and link.expires_at <= now
+    if expired or (link.single_use and link.used_at):
         ctx.say(t.gettext("This link is not valid (any more). Please ask for a new one."))
         return True
     if kind == "role":
@@ -155,7 +189,75 @@ async def redeem(ctx: Ctx, payload: str, now: datetime) -> bool:
     group = await ctx.repo.group_by_id(link.group_id)
     if await ctx.repo.add_member(group.id, ctx.participant.id, link.token):
         ctx.say(t.gettext("Welcome! You are now in the group {group}.").format(group=group.name))
+    elif link.parental_consent:
+        # Already in the group through an older link: this one's confirmation (by an admin
+        # who still is one) now stands for them.
+        await ctx.repo.set_member_invite(group.id, ctx.participant.id, link.token)
     return True
+
+
+async def creator_may_make(ctx: Ctx, created_by: str, admin_ids: frozenset[int]) -> bool:
+    """Whether a link's creator may still make it now (role and group links: admins only)."""
+    if created_by in TRUSTED_CREATORS:
+        return True
+    return await ctx.repo.current_role(created_by, admin_ids) == "admin"
+
+
+async def agecheck(ctx: Ctx, args: str, now: datetime) -> None:
+    """/agecheck P-XXXXXX 16plus|under16 — correct a person's age band (admins, audited)."""
+    if refuse(ctx, admin_only=True):
+        return
+    t = ctx.t
+    words = args.split()
+    if len(words) != 2 or words[1].lower() not in AGE_BANDS:
+        ctx.say(t.gettext("Usage: /agecheck P-XXXXXX 16plus or /agecheck P-XXXXXX under16"))
+        return
+    target = await ctx.repo.participant_by_pseudonym(words[0])
+    if target is None:
+        ctx.say(t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=words[0]))
+        return
+    band = words[1].lower()
+    previous = target.age_band
+    target.age_band = band
+    withdrawn = 0
+    if band == "16plus":
+        if target.stage == "minor":
+            target.stage = "consent"  # they may now agree to the notice themselves
+        text = t.gettext(
+            "{pseudonym} is now recorded as 16 or older. The next time they write to me, "
+            "they can agree to the privacy notice themselves."
+        )
+    else:
+        withdrawn = await _correct_to_minor(ctx, target, now)
+        text = t.gettext(
+            "{pseudonym} is now recorded as under 16. They can take part once their "
+            "parents' consent is on file."
+        )
+    await ctx.repo.audit(
+        ctx.participant.pseudonym,
+        "age_band_corrected",
+        {
+            "target": target.pseudonym,
+            "previous": previous,
+            "age_band": band,
+            "consents_withdrawn": withdrawn,
+        },
+    )
+    ctx.say(text.format(pseudonym=target.pseudonym))
+
+
+async def _correct_to_minor(ctx: Ctx, target: Participant, now: datetime) -> int:
+    """Their own consent was never valid: withdraw it, stop their open interview (answers are
+    kept), and send them down the under-16 path; the number of consents withdrawn."""
+    withdrawn = await ctx.repo.withdraw_self_consents(target.id, now)
+    if withdrawn or target.stage == "consent":
+        target.stage = "minor"
+    run = await ctx.repo.open_run(target.id) if withdrawn else None
+    if run is not None:
+        run.status = "incomplete"
+        run.collect_until = None
+        run.finished_at = now
+    return withdrawn
 
 
 async def whoami(ctx: Ctx) -> None:

@@ -91,8 +91,11 @@ GROUP_QUEUED = (
 GROUP_ACTIONS = frozenset({"poll", "close"})
 
 
-def to_group_event(update: Update, bot_id: int) -> tuple[Person, GroupEvent] | None:
-    """A group update the bot must react to: being added, or a message it can see."""
+def to_group_event(
+    update: Update, bot_id: int, bot_username: str | None = None
+) -> tuple[Person, GroupEvent] | None:
+    """A group update the bot must react to: being added, or a message it can see (a command
+    addressed to another bot is not one of them)."""
     chat = update.effective_chat
     user = update.effective_user
     if chat is None or user is None or chat.type not in ("group", "supergroup"):
@@ -110,9 +113,21 @@ def to_group_event(update: Update, bot_id: int) -> tuple[Person, GroupEvent] | N
         return None
     command, args = None, ""
     if message.text and message.text.startswith("/"):
-        head, _, args = message.text.partition(" ")
-        command = head[1:].split("@", 1)[0].lower()
+        parsed = parse_command(message.text, bot_username)
+        if parsed is None:
+            return None
+        command, args = parsed
     return person, GroupMessage(chat.id, command, args)
+
+
+def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
+    """A /command's name and arguments; None when it is addressed to another bot
+    (/close@other_bot). Without a known username every command counts as ours."""
+    head, _, args = text.partition(" ")
+    name, _, addressee = head[1:].partition("@")
+    if addressee and bot_username and addressee.lower() != bot_username.lower():
+        return None
+    return name.lower(), args
 
 
 def _person(user, chat_id: int) -> Person:
@@ -125,7 +140,7 @@ def _person(user, chat_id: int) -> Person:
     )
 
 
-def to_event(update: Update) -> tuple[Person, Event] | None:
+def to_event(update: Update, bot_username: str | None = None) -> tuple[Person, Event] | None:
     """Translate a private-chat update into a person and what they did; None to ignore."""
     user = update.effective_user
     chat = update.effective_chat
@@ -155,10 +170,10 @@ def to_event(update: Update) -> tuple[Person, Event] | None:
         # Lone UTF-16 halves: UTF-8 cannot encode them, so such a text could neither be
         # stored nor sent back. It is refused (the person is asked again), never guessed at.
         return person, Unreadable()
-    event = message_event(message)
+    event = message_event(message, bot_username)
     if isinstance(event, Text):
         event = replace(event, reply_to=_quote(message))
-    return person, event
+    return None if event is None else (person, event)
 
 
 def clean_text(text: str) -> str:
@@ -174,14 +189,14 @@ def _quote(message: Message) -> Quote | None:
     return Quote(clean_text(quoted.text or quoted.caption or ""), quoted.date)
 
 
-def message_event(message: Message) -> Event:
-    """The event a message stands for: a command, text, voice note, photo or something else."""
+def message_event(message: Message, bot_username: str | None = None) -> Event | None:
+    """The event a message stands for: a command, text, voice note, photo or something else;
+    None for a command addressed to another bot (ignored: nothing stored, no reply)."""
     if message.text is not None:
         text = message.text
         if text.startswith("/"):
-            head, _, args = text.partition(" ")
-            name = head[1:].split("@", 1)[0].lower()
-            return Command(name, args)
+            parsed = parse_command(text, bot_username)
+            return None if parsed is None else Command(*parsed)
         return Text(text)
     if message.voice is not None:
         v = message.voice
@@ -264,11 +279,11 @@ class TelegramAdapter:
                 )
                 await self.deliver(outcome)
             return
-        group = to_group_event(update, self.app.bot.id)
+        group = to_group_event(update, self.app.bot.id, self.app.bot.username)
         if group is not None:
             await self._on_group(update, *group)
             return
-        translated = to_event(update)
+        translated = to_event(update, self.app.bot.username)
         if translated is None:
             return
         person, event = translated
