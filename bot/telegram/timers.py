@@ -80,6 +80,9 @@ class TimerSweep:
         are set once the rows hold their lanes."""
         settles, closes = await self.conversation.due_timers()
         due = [("settle", i, c) for i, c in settles] + [("close", i, c) for i, c in closes]
+        # A row handled elsewhere meanwhile is no longer due: forget its failures.
+        due_keys = {(kind, ident) for kind, ident, _ in due}
+        self._retry = {k: v for k, v in self._retry.items() if k in due_keys}
         now = time.monotonic()
         started = []
         for kind, ident, chats in due:
