@@ -46,6 +46,7 @@ from bot.services.replies import (
     Schedule,
     SendDocument,
     SendText,
+    Typing,
 )
 from flows import engine
 from flows.engine import Accepted, ButtonInput, PhotoInput, Prompt, Rejected, TextInput, Turn
@@ -69,6 +70,11 @@ STAFF_COMMANDS = ("grant", "revoke", "invite", "agecheck", "whoami")
 POLL_COMMANDS = ("session", "poll", "close")
 CAMPAIGN_COMMANDS = ("campaign", "campaigns", "group")
 TRANSACTION_ATTEMPTS = 3
+# A typed answer that ends like a sentence, or is this long, reads as finished: the merge
+# window for more messages after it is a third of the full one.
+FINISHED_MARKS = (".", "!", "?", "…", "。", "؟")
+CLOSING_MARKS = "\"'»«“”„)] "
+FINISHED_LENGTH = 80
 
 
 class MediaStore(Protocol):
@@ -802,7 +808,8 @@ class Conversation:
                 ctx.t.locale,
                 self.clock(),
             )
-            run.collect_until = self.clock() + self.merge_window
+            run.collect_until = self.clock() + self._window_after(result.value)
+            ctx.out.replies.append(Typing(ctx.chat_id))
             ctx.out.replies.append(Schedule(run.id, run.collect_until))
             return
         if step.type in (StepType.VOICE, StepType.PHOTO) and isinstance(result.value, dict):
@@ -812,6 +819,14 @@ class Conversation:
             ctx.downloads.append((run.id, step.id, result.value["file_id"], path))
         turn = engine.submit(flow, state, result.value, ectx)
         await self._apply(ctx, run, turn, self._wording(ctx, flow, state))
+
+    def _window_after(self, text: str) -> timedelta:
+        """How long to wait for more messages after `text`: briefly after an answer that
+        reads as finished (sentence punctuation at the end, or long), fully after fragments."""
+        stripped = text.rstrip().rstrip(CLOSING_MARKS)
+        if stripped.endswith(FINISHED_MARKS) or len(stripped) >= FINISHED_LENGTH:
+            return self.merge_window / 3
+        return self.merge_window
 
     def _wording(self, ctx: Ctx, flow: Flow, state: engine.RunState) -> str:
         """The current question as stored with its answer: exact, but with the name masked

@@ -125,6 +125,13 @@ class LeaveChat:
 
 
 @dataclass(frozen=True)
+class Typing:
+    """Show Telegram's "typing…" in a chat: the bot is collecting, the next question comes."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True)
 class Schedule:
     """Call back `Conversation.settle_text(run_id)` at `at` (end of the merge window)."""
 
@@ -145,6 +152,7 @@ Reply = (
     | NativePoll
     | StopNativePoll
     | LeaveChat
+    | Typing
     | Schedule
 )
 

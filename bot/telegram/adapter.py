@@ -54,6 +54,7 @@ from bot.services.replies import (
     SendPhoto,
     SendText,
     StopNativePoll,
+    Typing,
 )
 from bot.telegram.ratelimit import GroupQueues, SendPacer
 from bot.telegram.timers import TimerSweep
@@ -452,6 +453,8 @@ class TelegramAdapter:
         elif isinstance(reply, LeaveChat):
             log.info("leaving group %s: not added by staff", reply.chat_id)
             await self._call(bot.leave_chat, chat_id=reply.chat_id)
+        elif isinstance(reply, Typing):
+            await self._call(bot.send_chat_action, chat_id=reply.chat_id, action="typing")
         elif isinstance(reply, Schedule):
             self.schedule_settle(reply)
 
