@@ -21,6 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from storage.statuses import (
+    CampaignStatus,
+    DeliveryStatus,
+    PollStatus,
+    SessionStatus,
+    StatusType,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -281,7 +289,9 @@ class PollSession(Base):
     )
     # Where the facilitator sees live results (their private chat); cleared by their /delete.
     facilitator_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[SessionStatus] = mapped_column(
+        StatusType(SessionStatus), default=SessionStatus.OPEN, index=True
+    )
     # A prepared agenda (flows.agenda.Agenda as JSON) and how far it got.
     agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     agenda_position: Mapped[int] = mapped_column(Integer, default=0)
@@ -315,7 +325,9 @@ class Poll(Base):
     # flows.agenda.PollSpec as JSON: type, question, options, anonymous, timer, ...
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[PollStatus] = mapped_column(
+        StatusType(PollStatus), default=PollStatus.OPEN, index=True
+    )
     # Random per-poll secret for anonymous polls: lets a person change their vote while the
     # poll is open; erased on close, after which no vote can be linked to anyone.
     salt: Mapped[str | None] = mapped_column(String(64))
@@ -359,7 +371,9 @@ class Campaign(Base):
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     groups: Mapped[list[str]] = mapped_column(JSON)
     # draft (waiting for confirmation) | scheduled | running | paused | cancelled | finished
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[CampaignStatus] = mapped_column(
+        StatusType(CampaignStatus), default=CampaignStatus.DRAFT, index=True
+    )
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     # Seconds after the invitation at which non-finishers are reminded.
@@ -400,7 +414,9 @@ class Delivery(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0)  # reminder number
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # pending | sending | sent | failed | uncertain | skipped
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StatusType(DeliveryStatus), default=DeliveryStatus.PENDING, index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from bot.i18n import Translator
 from bot.services import callbacks, staff
@@ -39,8 +39,10 @@ from bot.services.replies import (
     StopNativePoll,
 )
 from flows.agenda import Agenda, AgendaError, PollSpec, load_agenda, parse_quick_poll
-from storage.models import Poll, PollSession, SessionMember, Vote, utcnow
+from storage import polls as queries
+from storage.models import Poll, PollSession, SessionMember, utcnow
 from storage.repo import Repo
+from storage.statuses import PollStatus, SessionStatus
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
@@ -81,7 +83,7 @@ class Results:
 async def results(repo: Repo, poll: Poll) -> Results:
     """Current results, computed from the stored votes."""
     spec = spec_of(poll)
-    values = list(await repo.session.scalars(select(Vote.value).where(Vote.poll_id == poll.id)))
+    values = await queries.vote_values(repo, poll.id)
     counts: Counter[str] = Counter()
     for value in values:
         for item in value if isinstance(value, list) else [value]:
@@ -92,12 +94,8 @@ async def results(repo: Repo, poll: Poll) -> Results:
         rows = [(str(n), counts[str(n)]) for n in range(spec.min, spec.max + 1)]
     else:
         rows = [(label, counts[code]) for code, label in spec.options.items()]
-    joined = 0
-    if poll.session_id is not None:
-        joined = await repo.session.scalar(
-            select(func.count()).where(SessionMember.session_id == poll.session_id)
-        )
-    return Results(rows, len(values), joined or 0)
+    joined = 0 if poll.session_id is None else await queries.member_count(repo, poll.session_id)
+    return Results(rows, len(values), joined)
 
 
 def results_text(spec: PollSpec, res: Results, t: Translator, final: bool) -> str:
@@ -174,21 +172,6 @@ def answers_ballot(poll: Poll, quote: Quote | None) -> bool:
 
 
 # --- facilitator commands ------------------------------------------------------------
-async def open_session_of(repo: Repo, participant_id: int) -> PollSession | None:
-    """The facilitator's open session, if any."""
-    stmt = (
-        select(PollSession)
-        .where(PollSession.facilitator_id == participant_id, PollSession.status == "open")
-        .order_by(PollSession.id.desc())
-        .limit(1)
-    )
-    return (await repo.session.scalars(stmt)).one_or_none()
-
-
-async def open_poll_of(repo: Repo, session_id: int) -> Poll | None:
-    """The open poll of a session, if any."""
-    stmt = select(Poll).where(Poll.session_id == session_id, Poll.status == "open").limit(1)
-    return (await repo.session.scalars(stmt)).one_or_none()
 
 
 class PollDesk:
@@ -205,7 +188,7 @@ class PollDesk:
         if staff.refuse(ctx):
             return
         t = ctx.t
-        current = await open_session_of(ctx.repo, ctx.participant.id)
+        current = await queries.open_session_of(ctx.repo, ctx.participant.id)
         words = args.split()
         if words[:1] == ["end"]:
             if current is None:
@@ -263,23 +246,14 @@ class PollDesk:
             return None
 
     async def _new_session(self, ctx: Ctx, title: str, agenda: Agenda | None) -> PollSession:
-        while True:
-            code = new_code()
-            taken = await ctx.repo.session.scalar(
-                select(PollSession.id).where(PollSession.code == code)
-            )
-            if taken is None:
-                break
-        session = PollSession(
-            code=code,
+        return await queries.add_session(
+            ctx.repo,
+            new_code,
             title=title,
             facilitator_id=ctx.participant.id,
             facilitator_chat_id=ctx.chat_id,
             agenda=agenda.model_dump(mode="json") if agenda else None,
         )
-        ctx.repo.session.add(session)
-        await ctx.repo.session.flush()
-        return session
 
     def _next_keys(self, session: PollSession, agenda: Agenda, t: Translator) -> Keyboard | None:
         if session.agenda_position >= len(agenda.polls):
@@ -290,17 +264,12 @@ class PollDesk:
 
     async def end_session(self, ctx: Ctx, session: PollSession) -> None:
         """Close the open poll (final results) and the session."""
-        poll = await open_poll_of(ctx.repo, session.id)
+        poll = await queries.open_poll_of(ctx.repo, session.id)
         if poll is not None:
             await self.close(ctx.repo, poll, ctx.t, ctx.out)
-        session.status = "closed"
-        session.closed_at = self.clock()
-        joined = await ctx.repo.session.scalar(
-            select(func.count()).where(SessionMember.session_id == session.id)
-        )
-        polls = await ctx.repo.session.scalar(
-            select(func.count()).where(Poll.session_id == session.id)
-        )
+        queries.close_session(session, self.clock())
+        joined = await queries.member_count(ctx.repo, session.id)
+        polls = await queries.poll_count(ctx.repo, session.id)
         await ctx.repo.audit(ctx.participant.pseudonym, "session_closed", {"code": session.code})
         ctx.say(
             ctx.t.gettext("Session “{title}” ended: {joined} joined, {polls} polls.").format(
@@ -325,7 +294,7 @@ class PollDesk:
                 )
             )
             return
-        session = await open_session_of(ctx.repo, ctx.participant.id)
+        session = await queries.open_session_of(ctx.repo, ctx.participant.id)
         if session is None:
             ctx.say(t.gettext("Open a session first: /session <title>"))
             return
@@ -333,23 +302,21 @@ class PollDesk:
 
     async def open_poll(self, ctx: Ctx, session: PollSession, spec: PollSpec) -> None:
         """Open a poll: close the previous one, push the new one to everyone who joined."""
-        previous = await open_poll_of(ctx.repo, session.id)
+        previous = await queries.open_poll_of(ctx.repo, session.id)
         if previous is not None:
             await self.close(ctx.repo, previous, ctx.t, ctx.out)
         now = self.clock()
-        poll = Poll(
+        poll = await queries.add_poll(
+            ctx.repo,
             session_id=session.id,
             spec=spec.model_dump(mode="json"),
             anonymous=spec.anonymous,
-            status="open",
             salt=secrets.token_hex(16),
             opened_by=ctx.participant.pseudonym,
             opened_at=now,
             closes_at=now + timedelta(seconds=spec.timer) if spec.timer else None,
             results_chat_id=session.facilitator_chat_id,
         )
-        ctx.repo.session.add(poll)
-        await ctx.repo.session.flush()
         await ctx.repo.audit(
             ctx.participant.pseudonym, "poll_opened", {"session": session.code, "poll": poll.id}
         )
@@ -371,23 +338,13 @@ class PollDesk:
         if poll.closes_at is not None:
             ctx.out.replies.append(ClosePollTimer(poll.id, poll.closes_at))
 
-    async def _member_chats(self, repo: Repo, session_id: int) -> list[int]:
-        from storage.models import Identity
-
-        stmt = (
-            select(Identity.chat_id)
-            .join(SessionMember, SessionMember.participant_id == Identity.participant_id)
-            .where(SessionMember.session_id == session_id)
-        )
-        return list(await repo.session.scalars(stmt))
-
     # /close
     async def close_command(self, ctx: Ctx) -> None:
         """Close the open poll of the facilitator's session."""
         if staff.refuse(ctx):
             return
-        session = await open_session_of(ctx.repo, ctx.participant.id)
-        poll = await open_poll_of(ctx.repo, session.id) if session else None
+        session = await queries.open_session_of(ctx.repo, ctx.participant.id)
+        poll = await queries.open_poll_of(ctx.repo, session.id) if session else None
         if poll is None:
             ctx.say(ctx.t.gettext("There is no open poll."))
             return
@@ -395,16 +352,14 @@ class PollDesk:
 
     async def close(self, repo: Repo, poll: Poll, t: Translator, out: Outcome) -> None:
         """Close a poll: final results to the facilitator (text and chart), maybe to all."""
-        if poll.status != "open":
+        if poll.status != PollStatus.OPEN:
             return
         spec = spec_of(poll)
-        poll.status = "closed"
-        poll.closed_at = self.clock()
-        poll.salt = None  # from now on no vote can be linked to anyone
+        queries.close_poll(poll, self.clock())
         res = await results(repo, poll)
         final = results_text(spec, res, t, final=True)
         keys = None
-        session = await repo.session.get(PollSession, poll.session_id) if poll.session_id else None
+        session = await queries.poll_session(repo, poll.session_id)
         if session is not None and session.agenda:
             keys = self._next_keys(session, Agenda.model_validate(session.agenda), t)
         if poll.results_message_id and poll.results_chat_id:
@@ -420,14 +375,14 @@ class PollDesk:
         if poll.native_message_id and poll.group_chat_id:
             out.replies.append(StopNativePoll(poll.group_chat_id, poll.native_message_id))
         if spec.show_results and session is not None:
-            members = await self._member_chats(repo, session.id)
+            members = await queries.member_chats(repo, session.id)
             out.replies.append(Broadcast([(chat, final, None) for chat in members]))
 
     async def close_due(self, repo: Repo, poll_id: int, t: Translator) -> Outcome:
         """The timer fired: close the poll if it is still open and due."""
         out = Outcome()
-        poll = await repo.session.get(Poll, poll_id)
-        if poll is None or poll.status != "open" or poll.closes_at is None:
+        poll = await queries.poll(repo, poll_id)
+        if poll is None or poll.status != PollStatus.OPEN or poll.closes_at is None:
             return out
         if poll.closes_at > self.clock():
             out.replies.append(ClosePollTimer(poll.id, poll.closes_at))
@@ -439,11 +394,11 @@ class PollDesk:
         """⏹ Close (k:<poll>) and ▶ Next poll (n:<session>): checked against the database."""
         t = ctx.t
         if kind == "k":
-            poll = await ctx.repo.session.get(Poll, target_id)
-            session = await ctx.repo.session.get(PollSession, poll.session_id) if poll else None
+            poll = await queries.poll(ctx.repo, target_id)
+            session = await queries.poll_session(ctx.repo, poll.session_id) if poll else None
         else:
             poll = None
-            session = await ctx.repo.session.get(PollSession, target_id)
+            session = await queries.poll_session(ctx.repo, target_id)
         owner = session is not None and (
             session.facilitator_id == ctx.participant.id or ctx.role == "admin"
         )
@@ -451,13 +406,13 @@ class PollDesk:
             ctx.ack(t.gettext("Sorry, this button is only for the facilitator."), alert=True)
             return
         if kind == "k":
-            if poll.status != "open":
+            if poll.status != PollStatus.OPEN:
                 ctx.ack(t.gettext("This poll is already closed."))
                 return
             ctx.ack(t.gettext("Closed."))
             await self.close(ctx.repo, poll, t, ctx.out)
             return
-        if session.status != "open" or not session.agenda:
+        if session.status != SessionStatus.OPEN or not session.agenda:
             ctx.ack(t.gettext("This session is over."))
             return
         agenda = Agenda.model_validate(session.agenda)
@@ -488,7 +443,7 @@ class PollDesk:
                 title=session.title
             )
         )
-        poll = await open_poll_of(ctx.repo, session.id)
+        poll = await queries.open_poll_of(ctx.repo, session.id)
         if poll is not None:
             in_run = await ctx.repo.open_run(ctx.participant.id) is not None
             text, keys = ballot(poll, t, interview_open=in_run)
@@ -501,24 +456,21 @@ class PollDesk:
         code = text.strip().upper()
         if not CODE_PATTERN.match(code):
             return False
-        exists = await ctx.repo.session.scalar(
-            select(PollSession.id).where(PollSession.code == code, PollSession.status == "open")
-        )
-        if exists is None:
+        if not await queries.open_session_with_code(ctx.repo, code):
             return False
         return await self.join(ctx, code)
 
     async def vote_tap(self, ctx: Ctx, poll_id: int, choice: str) -> None:
         """A tap on a ballot button (`v:<poll id>:<option code or number>`, parsed)."""
         t = ctx.t
-        poll = await ctx.repo.session.get(Poll, poll_id)
+        poll = await queries.poll(ctx.repo, poll_id)
         if poll is None:
             ctx.ack(t.gettext("This button does not work."), alert=True)
             return
-        if poll.status != "open":
+        if poll.status != PollStatus.OPEN:
             ctx.ack(t.gettext("This poll is closed — your tap was not counted."), alert=True)
             return
-        if not await self._is_member(ctx.repo, poll, ctx.participant.id):
+        if not await queries.is_member(ctx.repo, poll.session_id, ctx.participant.id):
             ctx.ack(t.gettext("You have not joined this session."), alert=True)
             return
         spec = spec_of(poll)
@@ -527,11 +479,7 @@ class PollDesk:
             ctx.ack(t.gettext("This button does not work."), alert=True)
             return
         key = voter_key(poll, f"p{ctx.participant.id}")
-        vote = (
-            await ctx.repo.session.scalars(
-                select(Vote).where(Vote.poll_id == poll.id, Vote.voter_key == key)
-            )
-        ).one_or_none()
+        vote = await queries.vote_of(ctx.repo, poll.id, key)
         now = self.clock()
         if spec.type == "multiple_choice":
             chosen = list(vote.value) if vote is not None else []
@@ -560,7 +508,7 @@ class PollDesk:
                 t.gettext("✓ Changed to: {option}") if changed else t.gettext("✓ Saved: {option}")
             )
             ctx.ack(message.format(option=valid))
-        await self._store(ctx.repo, poll, key, ctx.participant.id, vote, stored, now)
+        await queries.store_vote(ctx.repo, poll, key, ctx.participant.id, vote, stored, now)
         ctx.out.replies.append(ResultsChanged(poll.id))
 
     def _valid_choice(self, spec: PollSpec, choice: str) -> str | None:
@@ -570,44 +518,11 @@ class PollDesk:
             return choice if callbacks.number(choice, spec.min, spec.max) is not None else None
         return None
 
-    async def _store(
-        self, repo: Repo, poll: Poll, key: str, participant_id: int | None, vote, value, now
-    ) -> None:
-        if isinstance(value, list) and not value:
-            if vote is not None:
-                await repo.session.delete(vote)
-            return
-        if vote is None:
-            repo.session.add(
-                Vote(
-                    poll_id=poll.id,
-                    voter_key=key,
-                    participant_id=None if poll.anonymous else participant_id,
-                    value=value,
-                    voted_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            vote.value = value
-            vote.updated_at = now
-        await repo.session.flush()
-
-    async def _is_member(self, repo: Repo, poll: Poll, participant_id: int) -> bool:
-        if poll.session_id is None:
-            return False
-        found = await repo.session.get(SessionMember, (poll.session_id, participant_id))
-        return found is not None
-
     async def words_poll_for(self, ctx: Ctx, reply_to: Quote | None = None) -> Poll | None:
         """An open words poll in a session this person joined: the one whose ballot they
         replied to, else the first."""
-        stmt = (
-            select(Poll)
-            .join(SessionMember, SessionMember.session_id == Poll.session_id)
-            .where(SessionMember.participant_id == ctx.participant.id, Poll.status == "open")
-        )
-        polls = [p for p in await ctx.repo.session.scalars(stmt) if spec_of(p).type == "words"]
+        joined = await queries.open_polls_joined_by(ctx.repo, ctx.participant.id)
+        polls = [p for p in joined if spec_of(p).type == "words"]
         replied = [p for p in polls if answers_ballot(p, reply_to)]
         return (replied or polls or [None])[0]
 
@@ -626,20 +541,18 @@ class PollDesk:
             )
             return
         key = voter_key(poll, f"p{ctx.participant.id}")
-        vote = (
-            await ctx.repo.session.scalars(
-                select(Vote).where(Vote.poll_id == poll.id, Vote.voter_key == key)
-            )
-        ).one_or_none()
+        vote = await queries.vote_of(ctx.repo, poll.id, key)
         phrase = " ".join(words)
-        await self._store(ctx.repo, poll, key, ctx.participant.id, vote, [phrase], self.clock())
+        await queries.store_vote(
+            ctx.repo, poll, key, ctx.participant.id, vote, [phrase], self.clock()
+        )
         ctx.say(t.gettext("✓ Saved: {option}").format(option=phrase))
         ctx.out.replies.append(ResultsChanged(poll.id))
 
     async def live_view(self, repo: Repo, poll_id: int, t: Translator) -> EditText | None:
         """The facilitator's live results message as it should look now."""
-        poll = await repo.session.get(Poll, poll_id)
-        if poll is None or not poll.results_message_id or poll.status != "open":
+        poll = await queries.poll(repo, poll_id)
+        if poll is None or not poll.results_message_id or poll.status != PollStatus.OPEN:
             return None
         res = await results(repo, poll)
         keys = [[(t.gettext("⏹ Close poll"), callbacks.choice("k", str(poll.id)))]]
@@ -670,23 +583,16 @@ class PollDesk:
                 )
             )
             return out
-        previous = (
-            await repo.session.scalars(
-                select(Poll).where(Poll.group_chat_id == chat_id, Poll.status == "open")
-            )
-        ).all()
-        for old in previous:
+        for old in await queries.open_group_polls(repo, chat_id):
             await self.close(repo, old, t, out)
-        poll = Poll(
+        poll = await queries.add_poll(
+            repo,
             spec=spec.model_dump(mode="json"),
             anonymous=spec.anonymous,
-            status="open",
             salt=secrets.token_hex(16),
             opened_by=opener,
             group_chat_id=chat_id,
         )
-        repo.session.add(poll)
-        await repo.session.flush()
         await repo.audit(opener, "poll_opened", {"group": True, "poll": poll.id})
         if spec.type == "scale":
             labels = [str(n) for n in range(spec.min, spec.max + 1)]
@@ -700,11 +606,7 @@ class PollDesk:
     async def group_close(self, repo: Repo, chat_id: int, t: Translator) -> Outcome:
         """/close in a staff group: stop its native poll and post the result."""
         out = Outcome()
-        polls = (
-            await repo.session.scalars(
-                select(Poll).where(Poll.group_chat_id == chat_id, Poll.status == "open")
-            )
-        ).all()
+        polls = await queries.open_group_polls(repo, chat_id)
         if not polls:
             out.replies.append(SendText(chat_id, t.gettext("There is no open poll.")))
         for poll in polls:
@@ -723,10 +625,8 @@ class PollDesk:
         participant_id: int | None,
     ) -> bool:
         """A vote (or its withdrawal) on a native group poll; False if the poll is unknown."""
-        poll = (
-            await repo.session.scalars(select(Poll).where(Poll.native_poll_id == native_poll_id))
-        ).one_or_none()
-        if poll is None or poll.status != "open":
+        poll = await queries.poll_by_native(repo, native_poll_id)
+        if poll is None or poll.status != PollStatus.OPEN:
             return False
         spec = spec_of(poll)
         if spec.type == "scale":
@@ -735,46 +635,33 @@ class PollDesk:
             codes = list(spec.options)
         chosen = [codes[i] for i in option_ids if 0 <= i < len(codes)]
         key = voter_key(poll, f"tg{user_id}")
-        vote = (
-            await repo.session.scalars(
-                select(Vote).where(Vote.poll_id == poll.id, Vote.voter_key == key)
-            )
-        ).one_or_none()
+        vote = await queries.vote_of(repo, poll.id, key)
         if spec.type == "scale":
             value: Any = int(chosen[0]) if chosen else []
         else:
             value = chosen
-        await self._store(repo, poll, key, participant_id, vote, value, self.clock())
+        await queries.store_vote(repo, poll, key, participant_id, vote, value, self.clock())
         return True
 
     async def remember_native(
         self, repo: Repo, poll_id: int, native_poll_id: str, message_id: int
     ) -> None:
         """Store the Telegram ids of a native poll the bot sent."""
-        poll = await repo.session.get(Poll, poll_id)
+        poll = await queries.poll(repo, poll_id)
         if poll is not None:
             poll.native_poll_id = native_poll_id
             poll.native_message_id = message_id
 
     async def remember_results_message(self, repo: Repo, poll_id: int, message_id: int) -> None:
         """Store the id of the facilitator's live results message."""
-        poll = await repo.session.get(Poll, poll_id)
+        poll = await queries.poll(repo, poll_id)
         if poll is not None:
             poll.results_message_id = message_id
 
     async def due_timers(self, repo: Repo) -> list[ClosePollTimer]:
         """Open polls with a timer (rebuilt as jobs on start-up)."""
-        stmt = select(Poll).where(Poll.status == "open", Poll.closes_at.is_not(None))
-        return [ClosePollTimer(p.id, p.closes_at) for p in await repo.session.scalars(stmt)]
+        return [ClosePollTimer(p.id, p.closes_at) for p in await queries.timed_open_polls(repo)]
 
     async def open_polls(self, repo: Repo) -> list[int]:
         """Ids of open polls (their live results are refreshed after a restart)."""
-        return list(await repo.session.scalars(select(Poll.id).where(Poll.status == "open")))
-
-
-async def forget_votes_of(repo: Repo, participant_id: int) -> None:
-    """Remove a person's pseudonymous votes and session memberships (data deletion)."""
-    await repo.session.execute(delete(Vote).where(Vote.participant_id == participant_id))
-    await repo.session.execute(
-        delete(SessionMember).where(SessionMember.participant_id == participant_id)
-    )
+        return await queries.open_poll_ids(repo)
