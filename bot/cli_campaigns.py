@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ import typer
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from bot.services.campaigns import Audience, PlanError
     from storage.models import Campaign
     from storage.outbox import Progress
     from storage.repo import Database, Repo
@@ -38,8 +38,6 @@ groups_app = typer.Typer(
 )
 
 ACTOR = "cli"
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-ALLOWED_PLACEHOLDERS = {"title", "deadline"}
 BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 DEFAULT_REMINDERS = ["3d", "7d"]
 PSEUDONYM = re.compile(r"^P-[A-Z0-9]{4,12}$")
@@ -115,28 +113,44 @@ def _human(seconds: int) -> str:
 
 
 def _texts(kind: str, items: list[str]) -> dict[str, str]:
-    """`LANG=TEXT` options -> {lang: text}; only {title} and {deadline} as placeholders."""
-    from bot.i18n import available_locales
-
+    """`LANG=TEXT` options -> {lang: text} (languages and placeholders: validate_plan)."""
     out: dict[str, str] = {}
     for item in items:
         lang, sep, text = item.partition("=")
         lang = lang.strip().lower()
         if not sep or not lang or not text.strip():
             _fail(f'--{kind}: expected LANG=TEXT, e.g. de="Hallo! …", got {item!r}')
-        if lang not in available_locales():
-            known = ", ".join(available_locales())
-            _fail(f"--{kind}: unknown language {lang!r} (the bot speaks {known})")
         if lang in out:
             _fail(f"--{kind}: {lang} given twice")
-        unknown = sorted({m for m in PLACEHOLDER.findall(text) if m not in ALLOWED_PLACEHOLDERS})
-        if unknown:
-            names = ", ".join("{" + u + "}" for u in unknown)
-            _fail(
-                f"--{kind} {lang}: unknown placeholder {names}; use only {{title}} and {{deadline}}"
-            )
         out[lang] = text.strip()
     return out
+
+
+def _plan_problem(exc: PlanError, plan, zone: ZoneInfo) -> str:
+    """One line for a plan validate_plan refused, in the CLI's terms (its options)."""
+    v = exc.values
+    kind, lang = v.get("kind"), v.get("lang")
+    lines = {
+        "start_in_past": f"--start is in the past ({_local(plan.start_at, zone)}); use --start now",
+        "deadline_before_start": f"--deadline ({_local(plan.deadline, zone)}) must be after "
+        f"the start ({_local(plan.start_at, zone)})",
+        "negative_max_reminders": "--max-reminders must be 0 or more",
+        "reminders_contradict": "--remind-after and --max-reminders 0 contradict each other",
+        "reminder_not_positive": "--remind-after must be longer than 0",
+        "reminder_after_deadline": "--remind-after "
+        + ", ".join(_human(r) for r in v.get("late", []))
+        + ": would come after the deadline",
+        "too_many_reminders": f"{v.get('planned')} reminders planned but --max-reminders is "
+        f"{v.get('allowed')}; give fewer --remind-after or raise --max-reminders",
+        "every_months": "--every-months must be between 1 and 24",
+        "unknown_language": f"--{kind}: unknown language {lang!r} (the bot speaks "
+        + ", ".join(v.get("known", ()))
+        + ")",
+        "unknown_placeholder": f"--{kind} {lang}: unknown placeholder "
+        + ", ".join("{" + u + "}" for u in v.get("names", ()))
+        + "; use only {title} and {deadline}",
+    }
+    return lines.get(exc.code, str(exc))
 
 
 def _group_names(names: list[str]) -> list[str]:
@@ -164,51 +178,6 @@ def _pseudonyms(values: list[str]) -> list[str]:
 
 
 # --- campaign create -------------------------------------------------------------------------
-
-
-@dataclass
-class Audience:
-    """What the preview shows about who would be invited."""
-
-    by_group: dict[str, int]
-    total: int
-    opted_out: int
-    unreachable: int
-    unlinked: int
-
-
-async def _audience(repo: Repo, groups: list[str]) -> Audience:
-    from sqlalchemy import select
-
-    from bot.services.campaigns import preview
-    from storage.models import Group, GroupMember, Identity, Participant
-
-    by_group, total = await preview(repo, groups)
-    stmt = (
-        select(Participant.id, Participant.opted_out, Participant.unreachable, Identity.chat_id)
-        .join(GroupMember, GroupMember.participant_id == Participant.id)
-        .join(Group, Group.id == GroupMember.group_id)
-        .outerjoin(Identity, Identity.participant_id == Participant.id)
-        .where(Group.name.in_(groups))
-        .distinct()
-    )
-    people = (await repo.session.execute(stmt)).all()
-    return Audience(
-        by_group=by_group,
-        total=total,
-        opted_out=sum(1 for p in people if p.opted_out),
-        unreachable=sum(1 for p in people if p.unreachable),
-        unlinked=sum(1 for p in people if p.chat_id is None),
-    )
-
-
-async def _missing_groups(repo: Repo, groups: list[str]) -> list[str]:
-    from sqlalchemy import select
-
-    from storage.models import Group
-
-    found = set(await repo.session.scalars(select(Group.name).where(Group.name.in_(groups))))
-    return [g for g in groups if g not in found]
 
 
 @campaign_app.command("create")
@@ -260,7 +229,7 @@ def campaign_create(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Preview a campaign, confirm, and schedule it (the running bot sends the invitations)."""
-    from bot.services.campaigns import Plan, parse_duration, parse_quiet
+    from bot.services.campaigns import Plan, PlanError, parse_duration, parse_quiet, validate_plan
 
     settings = _settings()
     zone = settings.zone
@@ -269,53 +238,18 @@ def campaign_create(
     groups = _group_names(group or [])
     if not groups:
         _fail("give at least one --group NAME")
-    if start.strip().lower() == "now":
-        start_at = now
-    else:
-        start_at = _moment("--start", start, zone)
-        if start_at < now - timedelta(minutes=1):
-            _fail(f"--start is in the past ({_local(start_at, zone)}); use --start now")
+    start_at = now if start.strip().lower() == "now" else _moment("--start", start, zone)
     deadline_at = _moment("--deadline", deadline, zone, end_of_day=True)
-    if deadline_at <= start_at:
-        _fail(
-            f"--deadline ({_local(deadline_at, zone)}) must be after the start "
-            f"({_local(start_at, zone)})"
-        )
     try:
-        remind = sorted({parse_duration(r) for r in (remind_after or DEFAULT_REMINDERS)})
+        remind = [parse_duration(r) for r in (remind_after or DEFAULT_REMINDERS)]
         quiet_hours = parse_quiet(quiet)
     except ValueError as exc:
         _fail(f"--remind-after/--quiet: {exc}")
         raise  # unreachable
-    if max_reminders < 0:
-        _fail("--max-reminders must be 0 or more")
-    window = (deadline_at - start_at).total_seconds()
-    if not remind_after:
-        # The defaults fit the campaign: none after the deadline, none if 0 are allowed.
-        remind = [r for r in remind if r < window][:max_reminders]
-    elif max_reminders == 0:
-        _fail("--remind-after and --max-reminders 0 contradict each other")
-    elif any(r <= 0 for r in remind):
-        _fail("--remind-after must be longer than 0")
-    elif late := [_human(r) for r in remind if r >= window]:
-        _fail(f"--remind-after {', '.join(late)}: would come after the deadline")
-    elif len(remind) > max_reminders:
-        _fail(
-            f"{len(remind)} reminders planned but --max-reminders is {max_reminders}; "
-            "give fewer --remind-after or raise --max-reminders"
-        )
-    if every_months is not None and not 1 <= every_months <= 24:
-        _fail("--every-months must be between 1 and 24")
     texts: dict[str, Any] = {}
     for kind, items in (("invitation", invitation), ("reminder", reminder)):
         if items:
             texts[kind] = _texts(kind, items)
-
-    from bot.services.catalog import FlowCatalog
-
-    found = FlowCatalog(settings.flows_dir).get(flow)
-    if found is None:
-        _fail(f"no valid flow {flow!r} in {settings.flows_dir} (see `backbone flows check`)", 1)
     plan = Plan(
         flow_id=flow,
         groups=groups,
@@ -327,16 +261,30 @@ def campaign_create(
         every_months=every_months,
         texts=texts,
     )
+    try:
+        # The default reminders fit the campaign: none after the deadline or beyond the maximum.
+        plan = validate_plan(plan, now, presets=not remind_after)
+    except PlanError as exc:
+        _fail(_plan_problem(exc, plan, zone))
+
+    from bot.services.catalog import FlowCatalog
+
+    found = FlowCatalog(settings.flows_dir).get(flow)
+    if found is None:
+        _fail(f"no valid flow {flow!r} in {settings.flows_dir} (see `backbone flows check`)", 1)
 
     async def look(db: Database) -> Audience:
+        from bot.services import groups as group_cases
+        from bot.services.campaigns import audience
+
         async with db.transaction() as repo:
-            missing = await _missing_groups(repo, groups)
+            missing = await group_cases.missing(repo, groups)
             if missing:
                 raise Refused(
                     f"no group {', '.join(missing)} (see `backbone groups list`; "
                     "`backbone groups create NAME` makes one)"
                 )
-            return await _audience(repo, groups)
+            return await audience(repo, groups)
 
     audience = _with_db(settings, look)
     title = found.text("title", settings.default_locale)
@@ -419,9 +367,9 @@ def _flow_title(settings: Settings, flow_id: str) -> str:
 
 
 async def _campaign(repo: Repo, campaign_id: int) -> Campaign:
-    from storage.models import Campaign
+    from storage.campaigns import campaign as find
 
-    campaign = await repo.session.get(Campaign, campaign_id)
+    campaign = await find(repo, campaign_id)
     if campaign is None:
         raise Refused(f"no campaign {campaign_id} (see `backbone campaign list`)")
     return campaign
@@ -430,17 +378,15 @@ async def _campaign(repo: Repo, campaign_id: int) -> Campaign:
 @campaign_app.command("list")
 def campaign_list() -> None:
     """Every campaign: id, status, flow, groups, start, deadline, completed of invited."""
-    from sqlalchemy import select
-
     from storage import outbox
-    from storage.models import Campaign
+    from storage.campaigns import campaigns
 
     settings = _settings()
     zone = settings.zone
 
     async def go(db: Database) -> list[tuple[Campaign, Progress]]:
         async with db.transaction() as repo:
-            rows = list(await repo.session.scalars(select(Campaign).order_by(Campaign.id)))
+            rows = await campaigns(repo)
             return [(c, await outbox.progress(repo, c)) for c in rows]
 
     rows = _with_db(settings, go)
@@ -536,10 +482,9 @@ async def _group(repo: Repo, name: str):
 
 
 async def _people(repo: Repo, pseudonyms: list[str]) -> list:
-    found, unknown = [], []
-    for pseudonym in pseudonyms:
-        person = await repo.participant_by_pseudonym(pseudonym)
-        (found if person is not None else unknown).append(person or pseudonym)
+    from bot.services.groups import people
+
+    found, unknown = await people(repo, pseudonyms)
     if unknown:
         raise Refused(f"nobody has the code name {', '.join(unknown)}; nothing was changed")
     return found
@@ -548,21 +493,13 @@ async def _people(repo: Repo, pseudonyms: list[str]) -> list:
 @groups_app.command("list")
 def groups_list() -> None:
     """Every group with its number of members."""
-    from sqlalchemy import func, select
-
-    from storage.models import Group, GroupMember
+    from bot.services.groups import overview
 
     settings = _settings()
 
     async def go(db: Database) -> list[tuple[str, int]]:
-        stmt = (
-            select(Group.name, func.count(GroupMember.participant_id))
-            .outerjoin(GroupMember, GroupMember.group_id == Group.id)
-            .group_by(Group.id, Group.name)
-            .order_by(Group.name)
-        )
         async with db.transaction() as repo:
-            return [(name, n) for name, n in (await repo.session.execute(stmt)).all()]
+            return await overview(repo)
 
     rows = _with_db(settings, go)
     if not rows:
@@ -574,23 +511,14 @@ def groups_list() -> None:
 @groups_app.command("show")
 def groups_show(name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
     """A group's members by code name."""
-    from sqlalchemy import select
-
-    from storage.models import GroupMember, Participant
+    from bot.services.groups import members as members_of
 
     settings = _settings()
     (clean,) = _group_names([name])
 
     async def go(db: Database) -> list[str]:
         async with db.transaction() as repo:
-            group = await _group(repo, clean)
-            stmt = (
-                select(Participant.pseudonym)
-                .join(GroupMember, GroupMember.participant_id == Participant.id)
-                .where(GroupMember.group_id == group.id)
-                .order_by(Participant.pseudonym)
-            )
-            return list(await repo.session.scalars(stmt))
+            return await members_of(repo, await _group(repo, clean))
 
     members = _with_db(settings, go)
     typer.echo(f"{clean}: {len(members)} member{'' if len(members) == 1 else 's'}")
@@ -601,22 +529,24 @@ def groups_show(name: Annotated[str, typer.Argument(help="Group name.")]) -> Non
 @groups_app.command("create")
 def groups_create(name: Annotated[str, typer.Argument(help="e.g. partners, school-a-9b")]) -> None:
     """Create an empty group."""
+    from bot.services.groups import GroupExists, create
+
     settings = _settings()
     (clean,) = _group_names([name])
 
     async def go(db: Database) -> None:
         async with db.transaction() as repo:
-            if await repo.group(clean) is not None:
-                raise Refused(f"group {clean} already exists")
-            await repo.ensure_group(clean, ACTOR)
-            await repo.audit(ACTOR, "group_created", {"group": clean})
+            try:
+                await create(repo, clean, ACTOR)
+            except GroupExists:
+                raise Refused(f"group {clean} already exists") from None
 
     _with_db(settings, go)
     typer.echo(f"created group {clean}")
 
 
 def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
-    from storage.models import GroupMember
+    from bot.services.groups import change_members
 
     settings = _settings()
     (clean,) = _group_names([name])
@@ -625,27 +555,10 @@ def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
         _fail("give at least one code name (P-XXXXXX)")
 
     async def go(db: Database) -> tuple[list[str], list[str]]:
-        changed, unchanged = [], []
         async with db.transaction() as repo:
             group = await _group(repo, clean)
-            for person in await _people(repo, codes):
-                if add:
-                    done = await repo.add_member(group.id, person.id)
-                else:
-                    member = await repo.session.get(GroupMember, (group.id, person.id))
-                    done = member is not None
-                    if done:
-                        await repo.session.delete(member)
-                if done:
-                    changed.append(person.pseudonym)
-                    await repo.audit(
-                        ACTOR,
-                        f"group_member_{'add' if add else 'remove'}",
-                        {"group": clean, "member": person.pseudonym},
-                    )
-                else:
-                    unchanged.append(person.pseudonym)
-        return changed, unchanged
+            done = await change_members(repo, group, await _people(repo, codes), add, ACTOR)
+        return done.changed, done.unchanged
 
     changed, unchanged = _with_db(settings, go)
     verb, into = ("added", "to") if add else ("removed", "from")
@@ -696,7 +609,8 @@ def groups_invite(
     ] = "backbone_bot",
 ) -> None:
     """Print a join link for a group (valid 90 days), as /invite does in Telegram."""
-    from bot.services.staff import GROUP_LINK_VALID, JOIN_PREFIX, deep_link
+    from bot.services.groups import invite_link
+    from bot.services.staff import GROUP_LINK_VALID
 
     settings = _settings()
     (clean,) = _group_names([name])
@@ -718,18 +632,16 @@ def groups_invite(
                 )
                 if not is_admin:
                     raise Refused(f"{person.pseudonym} is not an admin")
-            link = await repo.add_invite(
-                "group",
-                admin or ACTOR,
-                group_id=group.id,
-                parental_consent=parental,
-                expires_at=datetime.now(UTC) + GROUP_LINK_VALID,
+            return await invite_link(
+                repo,
+                group,
+                created_by=admin or ACTOR,
+                actor=ACTOR,
+                bot_username=username,
+                now=datetime.now(UTC),
+                parental=parental,
+                confirmed_by=admin,
             )
-            details: dict[str, Any] = {"group": clean, "parental_consent_on_file": parental}
-            if admin is not None:
-                details["confirmed_by"] = admin
-            await repo.audit(ACTOR, "group_link_created", details)
-            return deep_link(username, JOIN_PREFIX + link.token)
 
     link = _with_db(settings, go)
     typer.echo(f"Invite link for the group {clean} (valid {GROUP_LINK_VALID.days} days):")

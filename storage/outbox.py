@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
 
+from storage import campaigns
 from storage.models import (
     Campaign,
     Delivery,
@@ -22,8 +23,30 @@ from storage.models import (
     Run,
 )
 from storage.repo import Repo
+from storage.statuses import CampaignStatus, DeliveryStatus, check_transition
 
 MAX_ATTEMPTS = 5
+D = DeliveryStatus
+
+
+def delivery_transition(delivery: Delivery, to: DeliveryStatus) -> None:
+    """Change a delivery's status; IllegalTransition (nothing changed) if its lifecycle does
+    not allow it (a sent message can never become pending again)."""
+    delivery.status = check_transition(f"delivery {delivery.id}", delivery.status, to)
+
+
+async def _bulk(repo: Repo, current: DeliveryStatus, to: DeliveryStatus, error: str, *where) -> int:
+    """Move every `current` delivery (matching `where`) to `to` in one statement."""
+    check_transition("deliveries", current, to)
+    result = await repo.session.execute(
+        update(Delivery).where(Delivery.status == current, *where).values(status=to, error=error)
+    )
+    return result.rowcount or 0
+
+
+async def skip_pending(repo: Repo, campaign_id: int, reason: str) -> None:
+    """Messages of a campaign that is over will never be sent: say so in their rows."""
+    await _bulk(repo, D.PENDING, D.SKIPPED, reason, Delivery.campaign_id == campaign_id)
 
 
 @dataclass(frozen=True)
@@ -73,9 +96,8 @@ async def completed(repo: Repo, campaign: Campaign, participant_id: int) -> bool
 
 async def start_due_campaigns(repo: Repo, now: datetime) -> list[Campaign]:
     """Scheduled campaigns whose start has come: invite their audience (once)."""
-    stmt = select(Campaign).where(Campaign.status == "scheduled", Campaign.start_at <= now)
     started = []
-    for campaign in await repo.session.scalars(stmt):
+    for campaign in await campaigns.due_to_start(repo, now):
         members = await audience(repo, campaign.groups)
         people = sorted({pid for pids in members.values() for pid in pids})
         for pid in people:
@@ -87,26 +109,22 @@ async def start_due_campaigns(repo: Repo, now: datetime) -> list[Campaign]:
                     kind="invitation",
                     seq=0,
                     due_at=max(campaign.start_at, now),
-                    status="pending",
+                    status=D.PENDING,
                     attempts=0,
                 )
                 .on_conflict_do_nothing(
                     index_elements=["campaign_id", "participant_id", "kind", "seq"]
                 )
             )
-        campaign.status = "running"
+        campaigns.campaign_transition(campaign, CampaignStatus.RUNNING)
         started.append(campaign)
     return started
 
 
 async def recover_in_flight(repo: Repo) -> int:
     """After a crash: rows still `sending` may or may not have arrived — mark them uncertain."""
-    result = await repo.session.execute(
-        update(Delivery)
-        .where(Delivery.status == "sending")
-        .values(status="uncertain", error="in flight during a crash; not resent")
-    )
-    return result.rowcount or 0
+    reason = "in flight during a crash; not resent"
+    return await _bulk(repo, D.SENDING, D.UNCERTAIN, reason)
 
 
 async def claim_due(
@@ -123,9 +141,9 @@ async def claim_due(
         .join(Participant, Participant.id == Delivery.participant_id)
         .outerjoin(Identity, Identity.participant_id == Delivery.participant_id)
         .where(
-            Delivery.status == "pending",
+            Delivery.status == D.PENDING,
             Delivery.due_at <= now,
-            Campaign.status == "running",
+            Campaign.status == CampaignStatus.RUNNING,
         )
         .order_by(Delivery.due_at, Delivery.id)
         .limit(limit * 3)
@@ -148,7 +166,8 @@ async def claim_due(
         elif delivery.kind == "reminder" and await completed(repo, campaign, person.id):
             reason = "completed"
         if reason:
-            delivery.status, delivery.error = "skipped", reason
+            delivery_transition(delivery, D.SKIPPED)
+            delivery.error = reason
             continue
         if in_quiet_hours(campaign, now):
             delivery.due_at = next_morning(campaign, now)
@@ -162,7 +181,7 @@ async def claim_due(
             )
             .limit(1)
         )
-        delivery.status = "sending"
+        delivery_transition(delivery, D.SENDING)
         delivery.attempts += 1
         claimed.append(
             Claimed(
@@ -183,11 +202,12 @@ async def claim_due(
 async def mark_sent(repo: Repo, delivery_id: int, now: datetime) -> None:
     """Sent: an invitation also schedules the campaign's reminders."""
     delivery = await repo.session.get(Delivery, delivery_id)
-    delivery.status, delivery.sent_at, delivery.error = "sent", now, None
+    delivery_transition(delivery, D.SENT)
+    delivery.sent_at, delivery.error = now, None
     if delivery.kind != "invitation":
         return
-    campaign = await repo.session.get(Campaign, delivery.campaign_id)
-    if campaign.status != "running":
+    campaign = await campaigns.campaign(repo, delivery.campaign_id)
+    if campaign.status != CampaignStatus.RUNNING:
         return  # finished or cancelled while this message was on its way
     for seq, seconds in enumerate(campaign.remind_after[: campaign.max_reminders], start=1):
         await repo.session.execute(
@@ -198,7 +218,7 @@ async def mark_sent(repo: Repo, delivery_id: int, now: datetime) -> None:
                 kind="reminder",
                 seq=seq,
                 due_at=now + timedelta(seconds=seconds),
-                status="pending",
+                status=D.PENDING,
                 attempts=0,
             )
             .on_conflict_do_nothing(index_elements=["campaign_id", "participant_id", "kind", "seq"])
@@ -208,7 +228,8 @@ async def mark_sent(repo: Repo, delivery_id: int, now: datetime) -> None:
 async def mark_blocked(repo: Repo, delivery_id: int, error: str) -> None:
     """403: the person blocked the bot; no more messages to them, of any campaign."""
     delivery = await repo.session.get(Delivery, delivery_id)
-    delivery.status, delivery.error = "failed", error[:300]
+    delivery_transition(delivery, D.FAILED)
+    delivery.error = error[:300]
     person = await repo.session.get(Participant, delivery.participant_id)
     person.unreachable = True
 
@@ -218,15 +239,17 @@ async def mark_retry(repo: Repo, delivery_id: int, error: str, at: datetime) -> 
     delivery = await repo.session.get(Delivery, delivery_id)
     delivery.error = error[:300]
     if delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = "failed"
+        delivery_transition(delivery, D.FAILED)
     else:
-        delivery.status, delivery.due_at = "pending", at
+        delivery_transition(delivery, D.PENDING)
+        delivery.due_at = at
 
 
-async def mark_failed(repo: Repo, delivery_id: int, error: str, status: str = "failed") -> None:
+async def mark_failed(repo: Repo, delivery_id: int, error: str, status: str = D.FAILED) -> None:
     """A permanent failure (or `uncertain` after a timeout: it may have arrived)."""
     delivery = await repo.session.get(Delivery, delivery_id)
-    delivery.status, delivery.error = status, error[:300]
+    delivery_transition(delivery, DeliveryStatus(status))
+    delivery.error = error[:300]
 
 
 @dataclass(frozen=True)
@@ -263,19 +286,19 @@ async def progress(repo: Repo, campaign: Campaign) -> Progress:
     started = {pid for pid, _ in rows}
     done = {pid for pid, status in rows if status == "complete"}
     return Progress(
-        invited=await count(inv, Delivery.status == "sent"),
+        invited=await count(inv, Delivery.status == D.SENT),
         started=len(started),
         completed=len(done),
         unreachable=await count(
             inv, Delivery.participant_id.in_(select(Participant.id).where(Participant.unreachable))
         ),
-        opted_out=await count(inv, Delivery.status == "skipped", Delivery.error == "opted out"),
-        pending=await count(Delivery.campaign_id == campaign.id, Delivery.status == "pending"),
-        uncertain=await count(Delivery.campaign_id == campaign.id, Delivery.status == "uncertain"),
-        failed=await count(Delivery.campaign_id == campaign.id, Delivery.status == "failed"),
+        opted_out=await count(inv, Delivery.status == D.SKIPPED, Delivery.error == "opted out"),
+        pending=await count(Delivery.campaign_id == campaign.id, Delivery.status == D.PENDING),
+        uncertain=await count(Delivery.campaign_id == campaign.id, Delivery.status == D.UNCERTAIN),
+        failed=await count(Delivery.campaign_id == campaign.id, Delivery.status == D.FAILED),
         reminders=await count(
             Delivery.campaign_id == campaign.id,
             Delivery.kind == "reminder",
-            Delivery.status == "sent",
+            Delivery.status == D.SENT,
         ),
     )

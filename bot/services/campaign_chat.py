@@ -9,14 +9,23 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from bot.services import callbacks, staff
-from bot.services.campaigns import Plan, confirm, create, preview, progress_text
+from bot.services import callbacks, groups, staff
+from bot.services.campaigns import (
+    Plan,
+    PlanError,
+    confirm,
+    create,
+    plan_of,
+    preview,
+    progress_text,
+    validate_plan,
+)
 from bot.services.context import Ctx
 from bot.services.replies import EditText, Keyboard
+from storage import campaigns as queries
 from storage import outbox
-from storage.models import Campaign, Group, GroupMember, Participant
+from storage.models import Campaign
+from storage.statuses import CampaignStatus
 
 DEADLINES = (7, 14, 28)
 REMINDERS = {"3,7": [3, 7], "3": [3], "-": []}
@@ -46,9 +55,7 @@ class CampaignChat:
         """/campaigns: every campaign with its figures."""
         if staff.refuse(ctx):
             return
-        rows = list(
-            await ctx.repo.session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(10))
-        )
+        rows = await queries.campaigns(ctx.repo, newest_first=True, limit=10)
         if not rows:
             ctx.say(ctx.t.gettext("There are no campaigns yet. /campaign starts one."))
             return
@@ -78,10 +85,10 @@ class CampaignChat:
             ctx.ack()
             await self._groups_step(ctx, campaign, message_id)
             return
-        campaign = await ctx.repo.session.get(Campaign, ident)
+        campaign = await queries.campaign(ctx.repo, ident)
         if (
             campaign is None
-            or campaign.status != "draft"
+            or campaign.status != CampaignStatus.DRAFT
             or campaign.created_by != ctx.participant.pseudonym
         ):
             ctx.ack(t.gettext("This draft is no longer open."), alert=True)
@@ -131,7 +138,11 @@ class CampaignChat:
             campaign.remind_after = [d * 86400 for d in REMINDERS[choice]]
             await self._confirm_step(ctx, campaign, message_id)
         elif step == "ok":
-            await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
+            try:
+                await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
+            except PlanError:
+                await self._confirm_step(ctx, campaign, message_id, problem=True)
+                return
             self._show(
                 ctx,
                 message_id,
@@ -141,7 +152,7 @@ class CampaignChat:
                 None,
             )
         elif step == "no":
-            campaign.status = "cancelled"
+            queries.campaign_transition(campaign, CampaignStatus.CANCELLED)
             self._show(ctx, message_id, t.gettext("Discarded. Nothing was sent."), None)
 
     def _show(self, ctx: Ctx, message_id: int | None, text: str, keys: Keyboard | None) -> None:
@@ -152,9 +163,9 @@ class CampaignChat:
 
     async def _groups_step(self, ctx: Ctx, campaign: Campaign, message_id: int | None) -> None:
         t = ctx.t
-        groups = list(await ctx.repo.session.scalars(select(Group).order_by(Group.name)))
-        if not groups:
-            campaign.status = "cancelled"
+        every = await groups.names(ctx.repo)
+        if not every:
+            queries.campaign_transition(campaign, CampaignStatus.CANCELLED)
             self._show(
                 ctx,
                 message_id,
@@ -169,13 +180,20 @@ class CampaignChat:
                     _w(campaign.id, "g", str(g.id)),
                 )
             ]
-            for g in groups
+            for g in every
         ]
         keys.append([(t.gettext("✔ Done"), _w(campaign.id, "gd"))])
         self._show(ctx, message_id, t.gettext("Which groups should be invited?"), keys)
 
-    async def _confirm_step(self, ctx: Ctx, campaign: Campaign, message_id: int | None) -> None:
+    async def _confirm_step(
+        self, ctx: Ctx, campaign: Campaign, message_id: int | None, problem: bool = False
+    ) -> None:
         t = ctx.t
+        try:
+            # The wizard's reminder buttons are presets: the ones after the deadline go.
+            campaign.remind_after = validate_plan(plan_of(campaign), presets=True).remind_after
+        except PlanError:
+            problem = True
         by_group, total = await preview(ctx.repo, campaign.groups)
         lines = [
             t.gettext("Please check before anything is sent:"),
@@ -201,6 +219,12 @@ class CampaignChat:
             [(t.gettext("✅ Start campaign"), _w(campaign.id, "ok"))],
             [(t.gettext("✖ Discard"), _w(campaign.id, "no"))],
         ]
+        if problem:
+            lines += [
+                "",
+                t.gettext("⚠ This plan cannot work: the deadline must come after the start."),
+            ]
+            keys = keys[1:]
         self._show(ctx, message_id, "\n".join(lines), keys)
 
     async def group_command(self, ctx: Ctx, args: str) -> None:
@@ -210,8 +234,7 @@ class CampaignChat:
         t = ctx.t
         words = args.split()
         if not words:
-            groups = list(await ctx.repo.session.scalars(select(Group).order_by(Group.name)))
-            names = ", ".join(g.name for g in groups) or "—"
+            names = ", ".join(g.name for g in await groups.names(ctx.repo)) or "—"
             ctx.say(
                 t.gettext("Groups: {names}\nUsage: /group <name> [add|remove P-XXXXXX]").format(
                     names=names
@@ -229,24 +252,10 @@ class CampaignChat:
                     t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=words[2])
                 )
                 return
-            if words[1] == "add":
-                await ctx.repo.add_member(group.id, person.id)
-            else:
-                member = await ctx.repo.session.get(GroupMember, (group.id, person.id))
-                if member is not None:
-                    await ctx.repo.session.delete(member)
-            await ctx.repo.audit(
-                ctx.participant.pseudonym,
-                f"group_member_{words[1]}",
-                {"group": group.name, "member": person.pseudonym},
+            await groups.change_members(
+                ctx.repo, group, [person], words[1] == "add", ctx.participant.pseudonym
             )
-        stmt = (
-            select(Participant.pseudonym)
-            .join(GroupMember, GroupMember.participant_id == Participant.id)
-            .where(GroupMember.group_id == group.id)
-            .order_by(Participant.pseudonym)
-        )
-        members = list(await ctx.repo.session.scalars(stmt))
+        members = await groups.members(ctx.repo, group)
         ctx.say(
             t.ngettext("{group}: {n} member", "{group}: {n} members", len(members)).format(
                 group=group.name, n=len(members)

@@ -6,39 +6,27 @@ Telegram adapter claims due rows and reports back. Nothing here talks to Telegra
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from bot.i18n import Translator, negotiate, translator
 from bot.services import callbacks
+from bot.services.campaign_plan import (
+    Plan,
+    PlanError,
+    parse_duration,
+    parse_quiet,
+    validate_plan,
+)
 from bot.services.replies import Keyboard
+from storage import campaigns as queries
 from storage import outbox
-from storage.models import Campaign, Delivery
+from storage.models import Campaign
 from storage.repo import Repo
+from storage.statuses import CampaignStatus, IllegalTransition
 
-DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_duration(text: str) -> int:
-    """'3d' -> seconds; units s, m, h, d, w."""
-    match = DURATION.match(text.strip().lower())
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 3d, 12h, 30m)")
-    return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
-
-
-def parse_quiet(text: str) -> tuple[str, str]:
-    """'20:00-08:00' -> ('20:00', '08:00')."""
-    if not QUIET.match(text.strip()):
-        raise ValueError(f"not a time range: {text!r} (use e.g. 20:00-08:00)")
-    start, end = text.strip().split("-")
-    return start, end
+__all__ = ["Plan", "PlanError", "parse_duration", "parse_quiet", "validate_plan"]
 
 
 def _clock(value: str) -> time:
@@ -72,21 +60,6 @@ class QuietHours:
         return candidate.astimezone(ZoneInfo("UTC"))
 
 
-@dataclass
-class Plan:
-    """What staff decide when they create a campaign."""
-
-    flow_id: str
-    groups: list[str]
-    start_at: datetime
-    deadline: datetime
-    remind_after: list[int] = field(default_factory=lambda: [3 * 86400, 7 * 86400])
-    max_reminders: int = 3
-    quiet: tuple[str, str] = ("20:00", "08:00")
-    every_months: int | None = None
-    texts: dict = field(default_factory=dict)
-
-
 async def preview(repo: Repo, groups: list[str]) -> tuple[dict[str, int], int]:
     """How many would be invited, per group and in all (people in two groups count once)."""
     members = await outbox.audience(repo, groups)
@@ -96,11 +69,12 @@ async def preview(repo: Repo, groups: list[str]) -> tuple[dict[str, int], int]:
 async def create(repo: Repo, plan: Plan, created_by: str, chat_id: int | None = None) -> Campaign:
     """A draft campaign: nothing is sent until it is confirmed."""
     if plan.deadline <= plan.start_at:
-        raise ValueError("the deadline must be after the start")
-    campaign = Campaign(
+        raise PlanError("deadline_before_start")
+    return await queries.add_campaign(
+        repo,
         flow_id=plan.flow_id,
         groups=sorted(set(plan.groups)),
-        status="draft",
+        status=CampaignStatus.DRAFT,
         start_at=plan.start_at,
         deadline=plan.deadline,
         remind_after=sorted(plan.remind_after),
@@ -112,16 +86,29 @@ async def create(repo: Repo, plan: Plan, created_by: str, chat_id: int | None = 
         created_by=created_by,
         progress_chat_id=chat_id,
     )
-    repo.session.add(campaign)
-    await repo.session.flush()
-    return campaign
+
+
+def plan_of(campaign: Campaign) -> Plan:
+    """A draft's plan as it stands (to validate it again before it is confirmed)."""
+    return Plan(
+        flow_id=campaign.flow_id,
+        groups=list(campaign.groups),
+        start_at=campaign.start_at,
+        deadline=campaign.deadline,
+        remind_after=list(campaign.remind_after),
+        max_reminders=campaign.max_reminders,
+        quiet=(campaign.quiet_start, campaign.quiet_end),
+        every_months=campaign.every_months,
+        texts=campaign.texts or {},
+    )
 
 
 async def confirm(repo: Repo, campaign: Campaign, actor: str) -> None:
     """Confirmed: the campaign starts at its start time (the sender invites the audience)."""
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise ValueError(f"campaign {campaign.id} is {campaign.status}, not a draft")
-    campaign.status = "scheduled"
+    validate_plan(plan_of(campaign))
+    queries.campaign_transition(campaign, CampaignStatus.SCHEDULED)
     await repo.audit(
         actor,
         "campaign_started",
@@ -131,35 +118,24 @@ async def confirm(repo: Repo, campaign: Campaign, actor: str) -> None:
 
 async def set_status(repo: Repo, campaign: Campaign, action: str, actor: str) -> str:
     """pause | resume | cancel; returns the new status."""
-    allowed = {
-        "pause": ({"running", "scheduled"}, "paused"),
-        "resume": ({"paused"}, "running"),
-        "cancel": ({"draft", "scheduled", "running", "paused"}, "cancelled"),
-    }
-    sources, target = allowed[action]
-    if campaign.status not in sources:
-        raise ValueError(f"campaign {campaign.id} is {campaign.status}; cannot {action}")
+    target = {"pause": CampaignStatus.PAUSED, "cancel": CampaignStatus.CANCELLED}.get(action)
     if action == "resume":
         # Deliveries created before the pause still stand; a campaign paused before it
         # started goes back to waiting for its start.
-        has_rows = await repo.session.scalar(
-            select(Delivery.id).where(Delivery.campaign_id == campaign.id).limit(1)
-        )
-        target = "running" if has_rows else "scheduled"
-    campaign.status = target
-    if target == "cancelled":
-        await _drop_pending(repo, campaign, "campaign cancelled")
+        has_rows = await queries.has_deliveries(repo, campaign.id)
+        target = CampaignStatus.RUNNING if has_rows else CampaignStatus.SCHEDULED
+    refused = ValueError(f"campaign {campaign.id} is {campaign.status}; cannot {action}")
+    # Only a paused campaign resumes (the lifecycle alone would let a draft be scheduled).
+    if target is None or (action == "resume" and campaign.status != CampaignStatus.PAUSED):
+        raise refused
+    try:
+        queries.campaign_transition(campaign, target)
+    except IllegalTransition:
+        raise refused from None
+    if target == CampaignStatus.CANCELLED:
+        await outbox.skip_pending(repo, campaign.id, "campaign cancelled")
     await repo.audit(actor, f"campaign_{action}", {"campaign": campaign.id})
     return target
-
-
-async def _drop_pending(repo: Repo, campaign: Campaign, reason: str) -> None:
-    """Messages of a campaign that is over will never be sent: say so in their rows."""
-    await repo.session.execute(
-        update(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.status == "pending")
-        .values(status="skipped", error=reason)
-    )
 
 
 def add_months(value: datetime, months: int, zone: ZoneInfo | None = None) -> datetime:
@@ -183,18 +159,16 @@ def add_months(value: datetime, months: int, zone: ZoneInfo | None = None) -> da
 
 async def finish_due(repo: Repo, now: datetime, zone: ZoneInfo) -> list[Campaign]:
     """Campaigns past their deadline finish; recurring ones schedule their next wave."""
-    stmt = select(Campaign).where(
-        Campaign.status.in_(("running", "paused")), Campaign.deadline < now
-    )
     new_waves = []
-    for campaign in await repo.session.scalars(stmt):
-        campaign.status = "finished"
-        await _drop_pending(repo, campaign, "deadline passed")
+    for campaign in await queries.past_deadline(repo, now):
+        queries.campaign_transition(campaign, CampaignStatus.FINISHED)
+        await outbox.skip_pending(repo, campaign.id, "deadline passed")
         if campaign.every_months:
-            wave = Campaign(
+            wave = await queries.add_campaign(
+                repo,
                 flow_id=campaign.flow_id,
                 groups=campaign.groups,
-                status="scheduled",
+                status=CampaignStatus.SCHEDULED,
                 start_at=add_months(campaign.start_at, campaign.every_months, zone),
                 deadline=add_months(campaign.deadline, campaign.every_months, zone),
                 remind_after=campaign.remind_after,
@@ -207,9 +181,7 @@ async def finish_due(repo: Repo, now: datetime, zone: ZoneInfo) -> list[Campaign
                 created_by=campaign.created_by,
                 progress_chat_id=campaign.progress_chat_id,
             )
-            repo.session.add(wave)
             new_waves.append(wave)
-    await repo.session.flush()
     return new_waves
 
 
@@ -339,7 +311,7 @@ class CampaignRunner:
                 repo, now, limit, self.quiet.active, self.quiet.next_morning
             )
             campaigns = {
-                c.campaign_id: await repo.session.get(Campaign, c.campaign_id) for c in claimed
+                c.campaign_id: await queries.campaign(repo, c.campaign_id) for c in claimed
             }
         out = []
         for c in claimed:
@@ -370,7 +342,7 @@ class CampaignRunner:
     async def progress_view(self, campaign_id: int) -> tuple[int, int | None, str] | None:
         """(chat id, message id or None, text) of a campaign's progress message."""
         async with self.db.transaction() as repo:
-            campaign = await repo.session.get(Campaign, campaign_id)
+            campaign = await queries.campaign(repo, campaign_id)
             if campaign is None or campaign.progress_chat_id is None:
                 return None
             figures = await outbox.progress(repo, campaign)
@@ -394,6 +366,24 @@ class CampaignRunner:
     async def remember_progress_message(self, campaign_id: int, message_id: int) -> None:
         """Store the id of a campaign's progress message."""
         async with self.db.transaction() as repo:
-            campaign = await repo.session.get(Campaign, campaign_id)
+            campaign = await queries.campaign(repo, campaign_id)
             if campaign is not None:
                 campaign.progress_message_id = message_id
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a campaign for some groups would invite, and how many cannot be messaged now."""
+
+    by_group: dict[str, int]
+    total: int
+    opted_out: int
+    unreachable: int
+    unlinked: int
+
+
+async def audience(repo: Repo, groups: list[str]) -> Audience:
+    """The preview staff see before they confirm a campaign."""
+    by_group, total = await preview(repo, groups)
+    reach = await queries.reach(repo, groups)
+    return Audience(by_group, total, reach.opted_out, reach.unreachable, reach.unlinked)
