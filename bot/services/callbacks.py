@@ -1,4 +1,9 @@
-"""Short button payloads (`kind:…`), parsed strictly in one place; they carry no authority.
+"""Button payloads and deep-link payloads: one typed dataclass per kind, one codec.
+
+Buttons carry short strings (`kind:…`, at most 64 bytes) and no authority. `decode` turns
+one into its typed payload (or None), `encode` turns a payload back into the string; routers
+register the payload classes they handle and never split strings themselves. `/start`
+deep-link payloads (session, role link, group link, flow) are read by `decode_start`.
 
 Every kind has one grammar: numbers are canonical ASCII digits of bounded length (so they fit
 every INTEGER column), texts are bounded and drawn from the alphabets the bot itself uses.
@@ -43,7 +48,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
-class RunButton:
+class RunButton:  # kind "r"
     """A button of a question: run id, step index at the time it was shown, engine action."""
 
     run_id: int
@@ -127,3 +132,199 @@ def parse(data: str | None) -> RunButton | Choice | None:
     if grammar is None or not grammar.fullmatch(value):
         return None
     return Choice(kind, value)
+
+
+# --- typed payloads ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Language:
+    """l: choose the bot's language."""
+
+    locale: str
+
+
+@dataclass(frozen=True)
+class Consent:
+    """c: agree to privacy notice `version` as 16+ (band "16") or say under 16 ("u16")."""
+
+    version: str
+    band: str
+
+
+@dataclass(frozen=True)
+class StartFlow:
+    """f: start a flow from the list of flows."""
+
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    """x: the answer to "delete my data?"."""
+
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class Vote:
+    """v: a ballot button (option code, or a scale number as text)."""
+
+    poll_id: int
+    choice: str
+
+
+@dataclass(frozen=True)
+class ClosePoll:
+    """k: the facilitator's ⏹ Close poll."""
+
+    poll_id: int
+
+
+@dataclass(frozen=True)
+class NextPoll:
+    """n: the facilitator's ▶ next poll of the session's agenda."""
+
+    session_id: int
+
+
+@dataclass(frozen=True)
+class CampaignStart:
+    """g: the start button of a campaign's invitation or reminder."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class WizardStep:
+    """w: a step of the /campaign wizard: a draft (or "new"), the step and its choice."""
+
+    campaign: int | str
+    step: str
+    choice: int | str | None = None
+
+    @property
+    def args(self) -> tuple[int | str, ...]:
+        """(campaign, step[, choice]), as `CampaignChat.tap` takes them."""
+        tail = () if self.choice is None else (self.choice,)
+        return (self.campaign, self.step, *tail)
+
+
+Payload = (
+    RunButton
+    | Language
+    | Consent
+    | StartFlow
+    | Delete
+    | Vote
+    | ClosePoll
+    | NextPoll
+    | CampaignStart
+    | WizardStep
+)
+_ONE_ID = {"k": ClosePoll, "n": NextPoll, "g": CampaignStart}
+
+
+def _typed(button: Choice) -> Payload:
+    """The typed payload of a well-formed Choice."""
+    args = button.args
+    if button.kind in _ONE_ID:
+        return _ONE_ID[button.kind](*args)
+    return {
+        "l": lambda: Language(button.value),
+        "c": lambda: Consent(*args),
+        "f": lambda: StartFlow(button.value),
+        "x": lambda: Delete(button.value == "yes"),
+        "v": lambda: Vote(*args),
+        "w": lambda: WizardStep(*args),
+    }[button.kind]()
+
+
+def _untyped(payload: Payload) -> RunButton | Choice:
+    """The Choice (kind and value string) behind a typed payload."""
+    if isinstance(payload, RunButton | Choice):
+        return payload
+    kind, value = {
+        Language: lambda p: ("l", p.locale),
+        Consent: lambda p: ("c", f"{p.version}:{p.band}"),
+        StartFlow: lambda p: ("f", p.flow_id),
+        Delete: lambda p: ("x", "yes" if p.confirmed else "no"),
+        Vote: lambda p: ("v", f"{p.poll_id}:{p.choice}"),
+        ClosePoll: lambda p: ("k", str(p.poll_id)),
+        NextPoll: lambda p: ("n", str(p.session_id)),
+        CampaignStart: lambda p: ("g", str(p.campaign_id)),
+        WizardStep: lambda p: ("w", ":".join(str(a) for a in p.args)),
+    }[type(payload)](payload)
+    return Choice(kind, value)
+
+
+def decode(data: str | None) -> Payload | None:
+    """The typed payload behind button data, or None when it is malformed."""
+    parsed = parse(data)
+    if parsed is None or isinstance(parsed, RunButton):
+        return parsed
+    return _typed(parsed)
+
+
+def button(payload: Payload) -> str:
+    """The button data of a typed payload; raises for one the bot could not read back."""
+    return encode(_untyped(payload))
+
+
+# --- deep links (/start <payload>) ----------------------------------------------------------
+# Prefixes are upper case and flow ids lower case, so they can never collide.
+SESSION_PREFIX = "S"
+GRANT_PREFIX = "G"
+JOIN_PREFIX = "J"
+MAX_START = 64  # Telegram's limit for a start parameter
+
+
+@dataclass(frozen=True)
+class SessionLink:
+    """S<code>: join a live-poll session."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class GrantLink:
+    """G<token>: a one-time link that gives a staff role."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class JoinLink:
+    """J<token>: a link that puts a person into a group."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class FlowLink:
+    """<flow id>: start (or remember to start) a flow."""
+
+    flow_id: str
+
+
+StartPayload = SessionLink | GrantLink | JoinLink | FlowLink
+_LINKS = {SESSION_PREFIX: SessionLink, GRANT_PREFIX: GrantLink, JOIN_PREFIX: JoinLink}
+_LINK_PREFIX = {cls: prefix for prefix, cls in _LINKS.items()}
+
+
+def decode_start(payload: str | None) -> StartPayload | None:
+    """What a /start payload (or a remembered pending one) asks for; None when empty."""
+    payload = (payload or "").strip()[:MAX_START]
+    if not payload:
+        return None
+    link = _LINKS.get(payload[:1])
+    if link is not None:
+        # A damaged token or code is still that kind of link: it is refused as such.
+        return link(payload[1:])
+    return FlowLink(payload)
+
+
+def start_payload(link: StartPayload) -> str:
+    """The /start payload string of a deep link (also what is kept as `pending_flow`)."""
+    if isinstance(link, FlowLink):
+        return link.flow_id
+    value = link.code if isinstance(link, SessionLink) else link.token
+    return _LINK_PREFIX[type(link)] + value

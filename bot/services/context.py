@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from bot.services.replies import Keyboard, Outcome, SendText
-from storage.models import Identity, Participant
+from storage.models import Identity, Participant, utcnow
 from storage.repo import Repo
 
 STAFF_ROLES = ("facilitator", "admin")
@@ -48,3 +51,21 @@ class Ctx:
         """Acknowledge the button tap of this update."""
         self.out.callback_text = text
         self.out.callback_alert = alert
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings the dispatcher and its routers share (built once in the wiring)."""
+
+    default_locale: str = "de"
+    timezone: str = "Europe/Berlin"
+    merge_window: timedelta = timedelta(seconds=3)
+    clock: Callable[[], datetime] = utcnow
+    admin_ids: frozenset[int] = frozenset()
+    notice_version: str = "2026-1"
+    media_dir: Path = Path("data/media")
+    delete_mode: str = "erase"
+
+    def staff_translator(self) -> Translator:
+        """The default locale's translator, for texts to staff outside a person's update."""
+        return translator(self.default_locale, self.timezone)

@@ -18,8 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.i18n import Translator
 from bot.services import callbacks, staff
 from bot.services.charts import results_png
@@ -40,7 +38,7 @@ from bot.services.replies import (
 )
 from flows.agenda import Agenda, AgendaError, PollSpec, load_agenda, parse_quick_poll
 from storage import polls as queries
-from storage.models import Poll, PollSession, SessionMember, utcnow
+from storage.models import Poll, PollSession
 from storage.repo import Repo
 from storage.statuses import PollStatus, SessionStatus
 
@@ -426,29 +424,26 @@ class PollDesk:
 
     # --- participants ----------------------------------------------------------------
     async def join(self, ctx: Ctx, code: str) -> bool:
-        """Join a session by code; a late joiner gets the open poll right away."""
+        """Join a session by code: the open poll's ballot right away, or one line saying
+        the questions will come here (the welcome and the notice came before, if at all)."""
         t = ctx.t
-        stmt = select(PollSession).where(PollSession.code == code.upper())
-        session = (await ctx.repo.session.scalars(stmt)).one_or_none()
-        if session is None or session.status != "open":
+        session = await queries.session_by_code(ctx.repo, code)
+        if session is None or session.status != SessionStatus.OPEN:
             ctx.say(t.gettext("There is no open session with the code {code}.").format(code=code))
             return False
-        await ctx.repo.session.execute(
-            ctx.repo.insert_on_conflict(SessionMember)
-            .values(session_id=session.id, participant_id=ctx.participant.id, joined_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["session_id", "participant_id"])
-        )
-        ctx.say(
-            t.gettext("You joined “{title}”. The questions will appear here.").format(
-                title=session.title
-            )
-        )
+        await queries.add_member(ctx.repo, session.id, ctx.participant.id)
         poll = await queries.open_poll_of(ctx.repo, session.id)
-        if poll is not None:
-            in_run = await ctx.repo.open_run(ctx.participant.id) is not None
-            text, keys = ballot(poll, t, interview_open=in_run)
-            ctx.say(text, keys)
-            ctx.out.replies.append(ResultsChanged(poll.id))
+        if poll is None:
+            ctx.say(
+                t.gettext("You joined “{title}”. The questions will appear here.").format(
+                    title=session.title
+                )
+            )
+            return True
+        in_run = await ctx.repo.open_run(ctx.participant.id) is not None
+        text, keys = ballot(poll, t, interview_open=in_run)
+        ctx.say(text, keys)
+        ctx.out.replies.append(ResultsChanged(poll.id))
         return True
 
     async def session_code_typed(self, ctx: Ctx, text: str) -> bool:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from bot.services.callbacks import GRANT_PREFIX, JOIN_PREFIX, GrantLink, JoinLink, start_payload
 from bot.services.context import Ctx
 from storage.models import Participant
+
+__all__ = ["GRANT_PREFIX", "JOIN_PREFIX"]  # the deep-link prefixes live in callbacks
 
 ROLE_LINK_VALID = timedelta(hours=48)
 GROUP_LINK_VALID = timedelta(days=90)
 GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-# Deep-link payload prefixes; flow ids are lowercase, so they can never collide.
-GRANT_PREFIX = "G"
-JOIN_PREFIX = "J"
 PARENTAL_FLAG = "--parental-consent-on-file"
 AGE_BANDS = ("16plus", "under16")
 # Links printed by the `backbone` CLI: whoever runs it holds the database already.
@@ -61,7 +61,7 @@ async def grant(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
         ctx.t.gettext(
             "Send this link to the person who should become {role}. It works once, "
             "within 48 hours:\n{link}"
-        ).format(role=role, link=deep_link(bot_username, GRANT_PREFIX + invite.token))
+        ).format(role=role, link=deep_link(bot_username, start_payload(GrantLink(invite.token))))
     )
 
 
@@ -137,7 +137,7 @@ async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
         {"group": name, "parental_consent_on_file": parental},
     )
     text = ctx.t.gettext("Invite link for the group {group} (valid 90 days):\n{link}").format(
-        group=name, link=deep_link(bot_username, JOIN_PREFIX + link.token)
+        group=name, link=deep_link(bot_username, start_payload(JoinLink(link.token)))
     )
     if parental:
         text += "\n\n" + ctx.t.gettext(
@@ -147,16 +147,16 @@ async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
     ctx.say(text)
 
 
-async def redeem(ctx: Ctx, payload: str, now: datetime, admin_ids: frozenset[int]) -> bool:
-    """Use a role or group link from /start; True if the payload was such a link."""
-    kind = {GRANT_PREFIX: "role", JOIN_PREFIX: "group"}.get(payload[:1])
-    if kind is None:
-        return False
+async def redeem(
+    ctx: Ctx, deep: GrantLink | JoinLink, now: datetime, admin_ids: frozenset[int]
+) -> None:
+    """Use a role or group link from /start."""
+    kind = "role" if isinstance(deep, GrantLink) else "group"
     t = ctx.t
-    link = await ctx.repo.invite(payload[1:])
+    link = await ctx.repo.invite(deep.token)
     if link is None or link.kind != kind:
         ctx.say(t.gettext("This link is not valid (any more). Please ask for a new one."))
-        return True
+        return
     if not await creator_may_make(ctx, link.created_by, admin_ids):
         await ctx.repo.audit(
             ctx.participant.pseudonym,
@@ -169,11 +169,11 @@ async def redeem(ctx: Ctx, payload: str, now: datetime, admin_ids: frozenset[int
                 "Please ask the backbone team for a new one."
             )
         )
-        return True
+        return
     expired = link.expires_at is not None and link.expires_at <= now
     if expired or (link.single_use and link.used_at):
         ctx.say(t.gettext("This link is not valid (any more). Please ask for a new one."))
-        return True
+        return
     if kind == "role":
         link.used_at = now
         ctx.participant.role = link.role
@@ -185,7 +185,7 @@ async def redeem(ctx: Ctx, payload: str, now: datetime, admin_ids: frozenset[int
         ctx.say(
             t.gettext("You are now {role}. /help shows what you can do.").format(role=link.role)
         )
-        return True
+        return
     group = await ctx.repo.group_by_id(link.group_id)
     if await ctx.repo.add_member(group.id, ctx.participant.id, link.token):
         ctx.say(t.gettext("Welcome! You are now in the group {group}.").format(group=group.name))
@@ -193,7 +193,6 @@ async def redeem(ctx: Ctx, payload: str, now: datetime, admin_ids: frozenset[int
         # Already in the group through an older link: this one's confirmation (by an admin
         # who still is one) now stands for them.
         await ctx.repo.set_member_invite(group.id, ctx.participant.id, link.token)
-    return True
 
 
 async def creator_may_make(ctx: Ctx, created_by: str, admin_ids: frozenset[int]) -> bool:

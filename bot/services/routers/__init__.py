@@ -1,0 +1,1 @@
+"""One router per area; each registers its commands, payloads and hooks with the dispatcher."""
