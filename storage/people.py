@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage.models import Campaign, Delivery, Identity, Participant, Run
 from storage.repo import Repo
+
+# What a transaction can fail with when a concurrent one got there first (or the database
+# hiccuped): the whole update is rolled back and may be run again.
+TRANSACTION_CONFLICTS = (IntegrityError, OperationalError)
 
 
 async def identity_loaded(repo: Repo, participant: Participant) -> Identity | None:

@@ -8,8 +8,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-
 from bot.i18n import negotiate, translator
 from bot.services import callbacks
 from bot.services.context import STAFF_ROLES, Config, Ctx
@@ -124,7 +122,7 @@ class Dispatcher:
                     ctx = await self._context(repo, person)
                     await self.route(ctx, event)
                 break
-            except (IntegrityError, OperationalError):
+            except people.TRANSACTION_CONFLICTS:
                 # A concurrent transaction got there first (or the database hiccuped): the
                 # whole update is rolled back, so running it again cannot record anything twice.
                 if attempt == TRANSACTION_ATTEMPTS - 1:

@@ -32,6 +32,9 @@ def check_roundtrip(data: str) -> None:
     if isinstance(parsed, Choice):
         assert parsed.args  # never raises for a parsed payload
         assert all(isinstance(a, int) or a.isascii() or parsed.kind == "c" for a in parsed.args)
+    # The typed payload handed to routers carries exactly what the string said.
+    typed = callbacks.decode(data)
+    assert typed is not None and callbacks.button(typed) == data
 
 
 @given(st.binary(max_size=64), st.sampled_from(["replace", "surrogateescape", "ignore"]))
@@ -72,6 +75,20 @@ def payloads() -> st.SearchStrategy[tuple[RunButton | Choice, str]]:
     return st.one_of(run, choices).map(lambda b: (b, payload_of(b)))
 
 
+KIND_CLASSES = {
+    "r": "RunButton",
+    "l": "Language",
+    "c": "Consent",
+    "f": "StartFlow",
+    "x": "Delete",
+    "v": "Vote",
+    "k": "ClosePoll",
+    "n": "NextPoll",
+    "g": "CampaignStart",
+    "w": "WizardStep",
+}
+
+
 def payload_of(button: RunButton | Choice) -> str:
     """The payload written out by hand (not by the codec under test)."""
     if isinstance(button, RunButton):
@@ -85,6 +102,9 @@ def test_well_formed_payloads_parse_back_to_the_same_button(case) -> None:
     assume(len(data.encode()) <= MAX_BYTES)
     assert callbacks.parse(data) == button
     assert callbacks.encode(button) == data
+    typed = callbacks.decode(data)
+    assert type(typed).__name__ == KIND_CLASSES[data[0]]
+    assert callbacks.button(typed) == data
 
 
 @given(payloads(), st.integers(0, 80), any_char)
@@ -129,6 +149,7 @@ def test_damaged_payloads_never_raise(case, position: int, char: str) -> None:
 )
 def test_malformed_payloads_are_refused(data: str) -> None:
     assert callbacks.parse(data) is None
+    assert callbacks.decode(data) is None
 
 
 @given(st.text(any_char, max_size=12))
@@ -149,3 +170,41 @@ def test_the_bot_never_makes_a_button_it_cannot_read() -> None:
         callbacks.choice("g", "¹")
     with pytest.raises(ValueError):
         callbacks.run_button(1, 0, "opt:" + "a" * 60)
+
+
+def test_typed_payloads_carry_typed_fields() -> None:
+    assert callbacks.decode("v:12:a") == callbacks.Vote(12, "a")
+    assert callbacks.decode("x:no") == callbacks.Delete(False)
+    assert callbacks.decode("c:2026-1:u16") == callbacks.Consent("2026-1", "u16")
+    assert callbacks.decode("w:3:d:14") == callbacks.WizardStep(3, "d", 14)
+    assert callbacks.decode("w:3:gd").args == (3, "gd")
+    assert callbacks.decode("w:new:reporter-interview").args == ("new", "reporter-interview")
+    assert callbacks.decode("r:5:2:opt:-3") == callbacks.RunButton(5, 2, "opt:-3")
+    with pytest.raises(ValueError):
+        callbacks.button(callbacks.Vote(1, "A B"))
+    with pytest.raises(ValueError):
+        callbacks.button(callbacks.ClosePoll(10**10))
+
+
+tokens = st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True)
+start_links = st.one_of(
+    st.builds(callbacks.SessionLink, st.from_regex(r"[2-9A-HJKMNP-Z]{6}", fullmatch=True)),
+    st.builds(callbacks.GrantLink, tokens),
+    st.builds(callbacks.JoinLink, tokens),
+    st.builds(callbacks.FlowLink, flow_ids),
+)
+
+
+@given(start_links)
+def test_deep_links_read_back_as_the_same_link(link) -> None:
+    payload = callbacks.start_payload(link)
+    assert len(payload) <= callbacks.MAX_START
+    assert callbacks.decode_start(payload) == link
+    assert callbacks.decode_start(" " + payload + " ") == link
+
+
+@given(st.text(any_char, max_size=80))
+def test_any_start_payload_reads_as_one_kind_or_nothing(payload: str) -> None:
+    link = callbacks.decode_start(payload)
+    assert link is None or len(callbacks.start_payload(link)) <= callbacks.MAX_START
+    assert (link is None) == (not payload.strip())
