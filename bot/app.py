@@ -8,9 +8,8 @@ import logging
 import signal
 from urllib.parse import quote
 
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
@@ -59,8 +58,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         delete_mode=settings.delete_mode,
     )
     flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
-    adapter = TelegramAdapter(app, conversation, flood)
-    adapter.pacer = SendPacer(settings.send_rate)
+    adapter = TelegramAdapter(app, conversation, flood, SendPacer(settings.send_rate))
     adapter.campaigns = CampaignRunner(
         db,
         catalog,
@@ -72,14 +70,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
     # updates never run at the same time.
     lanes = ChatLanes()
     adapter.timers = TimerSweep(conversation, adapter.deliver, lanes)
-    app.add_handler(TypeHandler(Update, adapter.on_update))
-    app.add_error_handler(_log_error)
     return app, adapter, db
-
-
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    # One person's failing update must not affect anyone else: log it and move on.
-    log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
 
 
 async def serve(settings: Settings) -> None:
@@ -103,23 +94,24 @@ async def serve(settings: Settings) -> None:
         await adapter.publish_commands()
         await adapter.restore_timers()
         log.info("backbone-bot @%s is running", app.bot.username)
-        polling = asyncio.create_task(poll(app, stop, lanes=adapter.timers.lanes))
+        polling = asyncio.create_task(
+            poll(app, stop, adapter.on_update, adapter.timers.lanes, after=adapter.replies_sent)
+        )
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
         timers = asyncio.create_task(adapter.timers.run(stop))
         stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        for task in (polling, stopper):
-            task.cancel()
-        # Let the sender finish the batch in hand: a message cut off mid-send would be
-        # reported as uncertain after the restart. The sweep finishes the rows in hand too.
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(sending, timeout=15)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(timers, timeout=5)
-        for task in done:
-            if task is polling and task.exception():
-                raise task.exception()
+        stopper.cancel()
+        # The intake lets the updates in hand finish and confirms them; the sender finishes
+        # the batch in hand (a message cut off mid-send would be reported as uncertain after
+        # the restart); the sweep finishes its rows; the queue sends what people are owed.
+        for task, seconds in ((polling, 20), (sending, 15), (timers, 5)):
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
+        await adapter.outbound.join(timeout=15)
+        if polling.done() and not polling.cancelled() and polling.exception():
+            raise polling.exception()
     finally:
         if app.running:
             await app.stop()

@@ -36,10 +36,20 @@ LOOKAHEAD_PAUSE = 0.05  # seconds to wait for progress when a fetch brought noth
 class Intake:
     """Fetches continuously, hands each update to its chat's lane, tracks the watermark."""
 
-    def __init__(self, fetch: Fetch, handle: Handle, key_of: KeyOf, concurrency: int = 64) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        handle: Handle,
+        key_of: KeyOf,
+        concurrency: int = 64,
+        after: Callable[[int], Awaitable[None]] | None = None,
+        fatal: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self._fetch = fetch
         self._handle = handle
         self._key_of = key_of
+        self._after = after  # awaited before each update of a chat, outside the slots
+        self._fatal = fatal
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
         self._newest: int | None = None
@@ -88,6 +98,8 @@ class Intake:
         try:
             while lane:
                 update_id, update = lane[0]
+                if self._after is not None:
+                    await self._after(key)
                 try:
                     async with self._slots:
                         await self._handle(update)
@@ -101,15 +113,35 @@ class Intake:
             del self._lanes[key]
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch until `stop` is set, then let the lanes finish and confirm what they did."""
+        """Fetch until `stop` is set (a long poll in progress is abandoned then), let the
+        lanes finish, and confirm what they handled."""
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await self._fetch_until(stop, stopping)
+        finally:
+            stopping.cancel()
+        await self.drain()
+        try:  # confirm what was handled; the rest is delivered again after the restart
+            await self._fetch(self.watermark, 0)
+        except Exception as exc:
+            log.info("could not confirm the last updates on the way out (%s)", exc)
+
+    async def _fetch_until(self, stop: asyncio.Event, stopping: asyncio.Task) -> None:
         backoff = 1.0
         while not stop.is_set():
             timeout = 0 if self._in_flight else LONG_POLL
+            fetching = asyncio.create_task(self._fetch(self.watermark, timeout))
+            await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetching.done():
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetching
+                return
             try:
-                fetched = await self._fetch(self.watermark, timeout)
-            except asyncio.CancelledError:
+                fetched = fetching.result()
+            except self._fatal:
                 raise
-            except Exception as exc:  # network trouble: the fetch tells which kinds it raises
+            except Exception as exc:  # network trouble: retried with a backoff
                 log.warning("getUpdates failed (%s); retrying in %.0fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30)
@@ -121,11 +153,6 @@ class Intake:
                 self._progress.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._progress.wait(), LOOKAHEAD_PAUSE)
-        await self.drain()
-        try:  # confirm what was handled; the rest is delivered again after the restart
-            await self._fetch(self.watermark, 0)
-        except Exception as exc:
-            log.info("could not confirm the last updates on the way out (%s)", exc)
 
     async def drain(self, timeout: float = 15.0) -> None:
         """Wait (bounded) for the lanes in hand to finish."""

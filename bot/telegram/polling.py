@@ -1,14 +1,12 @@
-"""Long polling that confirms an update to Telegram only after it was handled.
+"""Long polling: fetch raw updates, read each on its own, hand them to the intake.
 
 PTB's own Updater confirms a batch as soon as it is fetched, so a crash loses whatever was
-fetched but not yet handled. Here the next getUpdates (which confirms) is sent only after the
-batch is done; a batch Telegram delivers again after a crash is deduplicated by update id.
-Updates of one chat run in order, different chats concurrently.
-
-The batch is fetched as raw JSON and each update is read on its own: PTB's get_updates turns
-the whole batch into objects at once, so one update it cannot read (an older self-hosted Bot
-API server leaving out a field PTB requires) would fail every fetch, for good. Such an update
-is logged by id, confirmed with the rest of its batch and skipped.
+fetched but not yet handled. Here the intake (bot/telegram/intake.py) confirms only up to
+the watermark of handled updates; one Telegram delivers again after a crash is deduplicated
+by update id. The batch is fetched as raw JSON and each update is read on its own: PTB's
+get_updates turns the whole batch into objects at once, so one update it cannot read (an
+older self-hosted Bot API server leaving out a field PTB requires) would fail every fetch,
+for good. Such an update is logged by id, confirmed with the others and skipped.
 """
 
 from __future__ import annotations
@@ -17,21 +15,16 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.error import (
-    Conflict,
-    EndPointNotFound,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TimedOut,
-)
+from telegram.error import EndPointNotFound, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
+
+from bot.telegram.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -82,37 +75,17 @@ def chat_key(update: Update) -> int:
     return 0
 
 
-async def _handle_in_order(app: Application, updates: list[Update], lanes: ChatLanes) -> None:
-    for update in updates:
-        async with lanes.hold(chat_key(update)):
-            await app.process_update(update)
-
-
-async def handle_batch(
-    app: Application, updates: list[Update], lanes: ChatLanes | None = None
-) -> None:
-    """Handle a batch: per chat in order, chats concurrently."""
-    lanes = lanes if lanes is not None else ChatLanes()
-    by_chat: dict[int, list[Update]] = defaultdict(list)
-    for update in updates:
-        by_chat[chat_key(update)].append(update)
-    await asyncio.gather(*(_handle_in_order(app, batch, lanes) for batch in by_chat.values()))
-
-
 def _update_id(item: Any) -> int | None:
     uid = item.get("update_id") if isinstance(item, dict) else None
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
-def read_batch(bot: Bot, raw: list[Any]) -> tuple[list[Update], int | None]:
-    """The updates PTB can read, and the offset that confirms the whole batch (unreadable
-    updates included); None if no update in it has a usable id."""
-    updates: list[Update] = []
-    highest: int | None = None
+def read_batch(bot: Bot, raw: list[Any]) -> list[tuple[int, Update | None]]:
+    """Each update of a raw batch by id: the Update, or None when PTB cannot read it (logged
+    by id and kind of error only). Items without a usable id are logged and left out."""
+    read: list[tuple[int, Update | None]] = []
     for item in raw:
         uid = _update_id(item)
-        if uid is not None:
-            highest = uid if highest is None else max(highest, uid)
         try:
             if uid is None:
                 raise ValueError("no update_id")
@@ -127,9 +100,10 @@ def read_batch(bot: Bot, raw: list[Any]) -> tuple[list[Update], int | None]:
                 shown,
                 type(exc).__name__,
             )
-            continue
-        updates.append(update)
-    return updates, None if highest is None else highest + 1
+            update = None
+        if uid is not None:
+            read.append((uid, update))
+    return read
 
 
 async def fetch(bot: Bot, offset: int | None, timeout: int) -> list[Any]:
@@ -144,43 +118,47 @@ async def fetch(bot: Bot, offset: int | None, timeout: int) -> list[Any]:
     return result
 
 
-async def poll(
-    app: Application, stop: asyncio.Event, timeout: int = 20, lanes: ChatLanes | None = None
-) -> None:
-    """Fetch and handle updates until `stop` is set."""
+def updates_of(bot: Bot):
+    """The intake's fetch: getUpdates with Telegram's rules for the long poll itself."""
     # do_api_request warns that Bot.get_updates exists; raw JSON is the point here.
     warnings.filterwarnings(
         "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
     )
-    lanes = lanes if lanes is not None else ChatLanes()
-    offset: int | None = None
-    backoff = 1.0
-    while not stop.is_set():
+
+    async def fetch_updates(offset: int | None, timeout: int) -> list[tuple[int, Update | None]]:
         try:
-            raw = await fetch(app.bot, offset, timeout)
-        except (InvalidToken, EndPointNotFound):
-            raise
+            raw = await fetch(bot, offset, timeout)
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else delay
             log.warning("getUpdates: too many requests; waiting %ss", seconds)
             await asyncio.sleep(float(seconds))
-            continue
-        except (TimedOut, NetworkError, Conflict) as exc:
-            log.warning("getUpdates failed (%s); retrying in %.0fs", exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30)
-            continue
-        if not raw:
-            backoff = 1.0
-            continue
-        updates, next_offset = read_batch(app.bot, raw)
-        if next_offset is None:
+            return []
+        read = read_batch(bot, raw)
+        if raw and not read:
             # Nothing in the batch says how to confirm it; never seen from Telegram itself.
             log.error("getUpdates returned %d updates without an update_id", len(raw))
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30)
-            continue
-        backoff = 1.0
-        await handle_batch(app, updates, lanes)
-        offset = next_offset if offset is None else max(offset, next_offset)
+            await asyncio.sleep(1.0)
+        return read
+
+    return fetch_updates
+
+
+async def poll(
+    app: Application,
+    stop: asyncio.Event,
+    handle: Callable[[Update], Awaitable[None]],
+    lanes: ChatLanes,
+    after: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Fetch and handle updates until `stop` is set: per chat in order (in the chat's lane,
+    shared with the timer sweep), chats in parallel, fetching never waits for handlers."""
+
+    async def in_lane(update: Update) -> None:
+        async with lanes.hold(chat_key(update)):
+            await handle(update)
+
+    intake = Intake(
+        updates_of(app.bot), in_lane, chat_key, after=after, fatal=(InvalidToken, EndPointNotFound)
+    )
+    await intake.run(stop)

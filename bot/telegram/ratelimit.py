@@ -93,82 +93,29 @@ class SendPacer:
 
 GROUP_PER_MINUTE = 20
 GROUP_WINDOW = 60.0
-# Replies waiting for one group beyond which non-essential ones (hints) are dropped: at
-# 20/min, ten waiting replies are already half a minute behind.
-GROUP_BACKLOG = 10
-
-Send = Callable[[], Awaitable[object]]
 
 
-class GroupQueues:
-    """Replies to groups, sent in order by one background task per group, at most
-    `per_minute` in any `window` seconds, so no handler ever waits for a group's budget."""
+class GroupBudget:
+    """At most `per_minute` messages (edits count) to one group in any `window` seconds,
+    counted from when each call returned: Telegram has received it by then, so the next
+    minute's budget can never start too early."""
 
     def __init__(
         self,
         per_minute: int = GROUP_PER_MINUTE,
-        backlog: int = GROUP_BACKLOG,
         window: float = GROUP_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.per_minute = per_minute
-        self.backlog = backlog
         self.window = window
         self.clock = clock
         self.sleep = sleep
-        self._queues: dict[int, asyncio.Queue[tuple[Send, bool]]] = {}
-        self._tasks: dict[int, asyncio.Task] = {}
-        self._sent: dict[int, deque[float]] = {}  # when each counted send to a group ended
+        self._sent: dict[int, deque[float]] = {}
 
-    def put(self, chat_id: int, send: Send, counts: bool = True, essential: bool = True) -> bool:
-        """Queue `send` for `chat_id`; False if it was dropped (a hint, and the queue is long).
-        `counts`: the call puts or edits a message (leaving a chat does not)."""
-        queue = self._queues.setdefault(chat_id, asyncio.Queue())
-        if not essential and queue.qsize() >= self.backlog:
-            log.warning("group %s: %d replies waiting; a hint was dropped", chat_id, queue.qsize())
-            return False
-        queue.put_nowait((send, counts))
-        if chat_id not in self._tasks:
-            task = asyncio.create_task(self._drain(chat_id, queue))
-            self._tasks[chat_id] = task
-        return True
-
-    def waiting(self, chat_id: int) -> int:
-        """How many replies to `chat_id` are queued (not counting one being sent)."""
-        queue = self._queues.get(chat_id)
-        return queue.qsize() if queue else 0
-
-    async def join(self) -> None:
-        """Wait until every queued reply was sent (e.g. before a clean shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-
-    async def _drain(self, chat_id: int, queue: asyncio.Queue[tuple[Send, bool]]) -> None:
+    async def wait(self, chat_id: int) -> None:
+        """Return when one more message to the group fits its budget."""
         sent = self._sent.setdefault(chat_id, deque())
-        try:
-            while not queue.empty():
-                send, counts = queue.get_nowait()
-                if counts:
-                    await self._wait_for_budget(sent)
-                try:
-                    await send()
-                except Exception:
-                    # One failing reply must not hold up the rest of the group's replies.
-                    log.exception("reply to group %s failed", chat_id)
-                if counts:
-                    # Counted from when the call returned: Telegram has received it by then,
-                    # so the next minute's budget can never start too early.
-                    sent.append(self.clock())
-        finally:
-            # No await between the empty check and here: a put() either was seen above or
-            # finds no task and starts a new one.
-            del self._tasks[chat_id]
-            if queue.empty():
-                del self._queues[chat_id]
-            self._prune()
-
-    async def _wait_for_budget(self, sent: deque[float]) -> None:
         while True:
             now = self.clock()
             while sent and sent[0] <= now - self.window:
@@ -177,9 +124,9 @@ class GroupQueues:
                 return
             await self.sleep(sent[0] + self.window - now)
 
-    def _prune(self) -> None:
-        now = self.clock()
-        for chat_id in [c for c in self._sent if c not in self._tasks]:
-            times = self._sent[chat_id]
-            if not times or times[-1] <= now - self.window:
-                del self._sent[chat_id]
+    def spent(self, chat_id: int) -> None:
+        """A message to the group has gone out."""
+        self._sent.setdefault(chat_id, deque()).append(self.clock())
+        if len(self._sent) > 10_000:  # forget groups quiet for a whole window
+            now = self.clock()
+            self._sent = {c: t for c, t in self._sent.items() if t and t[-1] > now - self.window}

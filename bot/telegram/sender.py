@@ -1,8 +1,9 @@
 """The outbox sender: claims due campaign messages and sends them within Telegram's limits.
 
-Telegram's error rules (DESIGN.md): 403 -> the person is unreachable, no more messages;
-429 -> wait `retry_after` (the whole sender pauses); 5xx / network -> retry with backoff;
-a timeout -> `uncertain` (it may have arrived; never resent).
+Telegram's error rules (bot/telegram/errors.py) decide each row's outcome: unreachable ->
+the person gets no more messages; wait -> retry after `retry_after` (the whole sender
+pauses); transient -> retry with backoff; uncertain (a timeout) -> never resent. Campaign
+messages are bulk: the pacer lets every direct reply go first.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-
 from bot.services.campaigns import CampaignRunner, Outgoing, Result
-from bot.telegram.adapter import TelegramAdapter, keyboard
+from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.convert import keyboard
+from bot.telegram.errors import Failure, Kind, classify
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +68,22 @@ class OutboxSender:
             await self.adapter.app.bot.send_message(
                 chat_id=item.chat_id, text=item.text, reply_markup=keyboard(item.buttons)
             )
-        except Forbidden as exc:
-            return Result(item.delivery_id, item.campaign_id, "blocked", str(exc))
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
-            self._pause = max(self._pause, seconds)
-            at = now + timedelta(seconds=seconds)
-            return Result(item.delivery_id, item.campaign_id, "retry", str(exc), at)
-        except TimedOut as exc:
-            return Result(item.delivery_id, item.campaign_id, "uncertain", f"timed out: {exc}")
-        except BadRequest as exc:
-            return Result(item.delivery_id, item.campaign_id, "failed", str(exc))
-        except NetworkError as exc:  # includes Telegram's 5xx
-            at = now + timedelta(seconds=2)
-            return Result(item.delivery_id, item.campaign_id, "retry", str(exc), at)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            return self._result(item, failure, now)
         return Result(item.delivery_id, item.campaign_id, "sent")
+
+    def _result(self, item: Outgoing, failure: Failure, now) -> Result:
+        ids = (item.delivery_id, item.campaign_id)
+        if failure.kind == Kind.UNREACHABLE:
+            return Result(*ids, "blocked", failure.detail)
+        if failure.kind == Kind.WAIT:
+            self._pause = max(self._pause, failure.seconds)
+            return Result(*ids, "retry", failure.detail, now + timedelta(seconds=failure.seconds))
+        if failure.kind == Kind.UNCERTAIN:
+            return Result(*ids, "uncertain", f"timed out: {failure.detail}")
+        if failure.kind == Kind.TRANSIENT:
+            return Result(*ids, "retry", failure.detail, now + timedelta(seconds=2))
+        return Result(*ids, "failed", failure.detail)

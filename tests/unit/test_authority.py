@@ -13,7 +13,7 @@ from telegram import Bot, Update
 from bot.services.catalog import FlowCatalog
 from bot.services.conversation import NOTICE_VERSION, Conversation
 from bot.services.events import Command, GroupMessage, Tap, Text
-from bot.telegram.adapter import parse_command, to_event, to_group_event
+from bot.telegram.convert import parse_command, to_event, to_group_event
 from storage.migrate import upgrade_async
 from storage.models import AuditEntry, Consent, Invite, Participant, Run
 from storage.repo import Database

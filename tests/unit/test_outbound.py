@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.telegram.outbound import MAX_QUEUED_PER_CHAT, Outbound
+from bot.telegram.outbound import CHAT_BACKLOG, Outbound
 
 
 class SlowPacer:
@@ -61,17 +61,16 @@ def test_a_failing_send_does_not_stop_the_chat_queue():
     assert sent == ["ok"]
 
 
-def test_bulk_items_beyond_the_cap_are_dropped_but_direct_replies_are_not():
+def test_hints_beyond_the_backlog_are_dropped_but_essential_messages_are_not():
     async def go():
         out = Outbound(SlowPacer(10))  # nothing goes out during the test
 
         async def noop():
             return None
 
-        for _ in range(MAX_QUEUED_PER_CHAT + 5):
-            out.put(1, noop, urgent=False)
-        out.put(1, noop, urgent=True)
-        pending, dropped = out.pending(1), out.dropped
+        kept = [out.put(1, noop, essential=False) for _ in range(CHAT_BACKLOG + 5)]
+        out.put(1, noop)
+        pending, dropped = out.waiting(1), kept.count(False)
         for task in list(out._tasks):
             task.cancel()
         await asyncio.sleep(0)
@@ -79,4 +78,4 @@ def test_bulk_items_beyond_the_cap_are_dropped_but_direct_replies_are_not():
 
     pending, dropped = asyncio.run(go())
     assert dropped == 5
-    assert pending == MAX_QUEUED_PER_CHAT + 1
+    assert pending == CHAT_BACKLOG + 1

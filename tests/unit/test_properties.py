@@ -69,7 +69,8 @@ from bot.services.replies import (
     StopNativePoll,
     Typing,
 )
-from bot.telegram.adapter import MAX_TEXT, to_event, to_group_event
+from bot.telegram.carrier import MAX_TEXT
+from bot.telegram.convert import to_event, to_group_event
 from flows.conditions import parse_condition
 from flows.model import END, Flow, Step, StepType
 from storage.migrate import upgrade

@@ -1,4 +1,5 @@
-"""Replies to groups: queued per group, in order, within 20 per minute, never blocking."""
+"""Pacing: replies to groups queued per group, in order, within 20 per minute, never
+blocking; the overall pacer lets direct replies go first."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import time
 
 import pytest
 
-from bot.telegram.ratelimit import GroupQueues, SendPacer
+from bot.telegram.outbound import Outbound
+from bot.telegram.ratelimit import GroupBudget, SendPacer
 
 
 class VirtualClock:
@@ -37,10 +39,21 @@ def run(coro):
     return asyncio.run(coro)
 
 
+class NoPacer:
+    async def wait(self, chat_id, urgent=False):
+        return None
+
+
+def group_queues(clock: VirtualClock, per_minute: int = 20, backlog: int = 100) -> Outbound:
+    """The outbound queue with only the groups' budget in force (on the virtual clock)."""
+    budget = GroupBudget(per_minute=per_minute, clock=clock, sleep=clock.sleep)
+    return Outbound(NoPacer(), budget, group_backlog=backlog)
+
+
 def test_group_replies_keep_their_order_within_twenty_per_minute():
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=20, backlog=100)
         sent: list = []
         for i in range(45):
             assert queues.put(-100, recorder(clock, sent, i))
@@ -57,7 +70,7 @@ def test_group_replies_keep_their_order_within_twenty_per_minute():
 def test_putting_never_waits_for_the_budget():
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=20, backlog=100)
         sent: list = []
         for i in range(100):
             queues.put(-100, recorder(clock, sent, i))  # plain call: nothing to await
@@ -71,7 +84,7 @@ def test_putting_never_waits_for_the_budget():
 def test_hints_are_dropped_when_the_queue_is_long_essential_replies_never(caplog):
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=20, backlog=3, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=20, backlog=3)
         sent: list = []
         results = [
             queues.put(-100, recorder(clock, sent, f"hint {i}"), essential=False) for i in range(5)
@@ -80,7 +93,7 @@ def test_hints_are_dropped_when_the_queue_is_long_essential_replies_never(caplog
         await queues.join()
         return results, [label for _, label in sent]
 
-    with caplog.at_level(logging.WARNING, logger="bot.telegram.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.outbound"):
         results, labels = run(go())
     assert results == [True, True, True, False, False, True]
     assert labels == ["hint 0", "hint 1", "hint 2", "poll"]
@@ -90,7 +103,7 @@ def test_hints_are_dropped_when_the_queue_is_long_essential_replies_never(caplog
 def test_other_groups_do_not_wait_for_a_busy_group():
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=20, backlog=100)
         sent: list = []
         for i in range(30):
             queues.put(-100, recorder(clock, sent, ("busy", i)))
@@ -107,7 +120,7 @@ def test_other_groups_do_not_wait_for_a_busy_group():
 def test_a_failing_reply_does_not_stop_the_group_and_leaving_is_not_counted(caplog):
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=2, backlog=100, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=2, backlog=100)
         sent: list = []
 
         async def broken() -> None:
@@ -120,17 +133,17 @@ def test_a_failing_reply_does_not_stop_the_group_and_leaving_is_not_counted(capl
         await queues.join()
         return sent
 
-    with caplog.at_level(logging.ERROR, logger="bot.telegram.ratelimit"):
+    with caplog.at_level(logging.ERROR, logger="bot.telegram.outbound"):
         sent = run(go())
     assert sent == [(0, "after"), (0, "leave"), (60, "third")]
-    assert "reply to group -100 failed" in caplog.text
+    assert "sending to chat -100 failed" in caplog.text
 
 
 @pytest.mark.parametrize("pause", [0.0, 61.0])
 def test_a_group_quiet_for_a_minute_has_its_whole_budget_again(pause):
     async def go():
         clock = VirtualClock()
-        queues = GroupQueues(per_minute=20, backlog=100, clock=clock, sleep=clock.sleep)
+        queues = group_queues(clock, per_minute=20, backlog=100)
         sent: list = []
         for i in range(20):
             queues.put(-100, recorder(clock, sent, i))
