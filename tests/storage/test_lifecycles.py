@@ -213,3 +213,19 @@ async def test_the_wizard_drops_reminders_that_would_come_after_the_deadline(db:
         assert campaign.remind_after == [3 * 86400]
         await chat.tap(ctx, (campaign.id, "ok"), 99)
         assert campaign.status is CampaignStatus.SCHEDULED
+
+
+async def test_a_draft_whose_deadline_is_not_after_its_start_is_not_started(db: Database) -> None:
+    chat = CampaignChat(Catalog(), "Europe/Berlin", lambda: NOW)
+    async with db.transaction() as repo:
+        ctx = await admin_ctx(repo)
+        campaign = await draft(repo)
+        campaign.created_by = ctx.participant.pseudonym
+        campaign.start_at = campaign.deadline  # e.g. a stale start button tapped late
+        await chat.tap(ctx, (campaign.id, "ok"), 99)
+        shown = ctx.out.replies[-1]
+        assert "This plan cannot work" in shown.text
+        assert [label for row in shown.buttons for label, _ in row] == ["✖ Discard"]
+        assert campaign.status is CampaignStatus.DRAFT
+        actions = list(await repo.session.scalars(select(AuditEntry.action)))
+        assert "campaign_started" not in actions

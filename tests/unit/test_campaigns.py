@@ -301,3 +301,56 @@ def test_cli_parental_flag_matches_telegram() -> None:
 
     invite = typer.main.get_command(groups_app).commands["invite"]
     assert any(PARENTAL_FLAG in param.opts for param in invite.params)
+
+
+# --- validate_plan: the one set of rules for the wizard and the CLI ---------------------------
+def plan(**kw):
+    from bot.services.campaigns import Plan
+
+    start = kw.pop("start", berlin(2030, 3, 1, 9, 0))
+    deadline = kw.pop("deadline", berlin(2030, 3, 15, 18, 0))
+    return Plan("partner-checkup", ["partners"], start, deadline, **kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "code"),
+    [
+        ({"deadline": berlin(2030, 3, 1, 9, 0)}, "deadline_before_start"),
+        ({"max_reminders": -1}, "negative_max_reminders"),
+        ({"remind_after": [86400], "max_reminders": 0}, "reminders_contradict"),
+        ({"remind_after": [0]}, "reminder_not_positive"),
+        ({"remind_after": [20 * 86400]}, "reminder_after_deadline"),
+        ({"remind_after": [3600, 7200], "max_reminders": 1}, "too_many_reminders"),
+        ({"every_months": 25}, "every_months"),
+        ({"texts": {"invitation": {"xx": "Hi"}}}, "unknown_language"),
+        ({"texts": {"reminder": {"de": "Hallo {first_name}"}}}, "unknown_placeholder"),
+    ],
+)
+def test_validate_plan_names_the_rule_a_plan_breaks(kw: dict, code: str) -> None:
+    from bot.services.campaigns import PlanError, validate_plan
+
+    with pytest.raises(PlanError) as caught:
+        validate_plan(plan(**kw))
+    assert caught.value.code == code
+
+
+def test_validate_plan_refuses_a_start_in_the_past_only_when_asked() -> None:
+    from bot.services.campaigns import PlanError, validate_plan
+
+    old = plan(start=berlin(2020, 1, 1, 9, 0))
+    assert validate_plan(old).start_at == old.start_at
+    with pytest.raises(PlanError) as caught:
+        validate_plan(old, datetime(2026, 12, 1, tzinfo=UTC))
+    assert caught.value.code == "start_in_past"
+
+
+def test_preset_reminders_are_fitted_to_the_deadline_and_the_maximum() -> None:
+    from bot.services.campaigns import validate_plan
+
+    week = plan(deadline=berlin(2030, 3, 8, 9, 0), remind_after=[7 * 86400, 3 * 86400, 86400])
+    assert validate_plan(week, presets=True).remind_after == [86400, 3 * 86400]
+    capped = plan(remind_after=[86400, 2 * 86400, 3 * 86400], max_reminders=2)
+    assert validate_plan(capped, presets=True).remind_after == [86400, 2 * 86400]
+    assert (
+        validate_plan(plan(remind_after=[86400], max_reminders=0), presets=True).remind_after == []
+    )
