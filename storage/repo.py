@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -519,11 +521,17 @@ class Database:
         self.sessions: async_sessionmaker = session_factory(self.engine)
         # A checkpoint that readers kept from completing is retried after later commits.
         self._wipe_pending = False
+        # SQLite has one writer at a time, and every transaction here takes the write lock
+        # up front (BEGIN IMMEDIATE). Waiters on that lock poll with growing sleeps (up to
+        # 100 ms) and in no order, so under load some wait for seconds: in this process they
+        # queue here instead, first come, first served. Other processes (the CLI) still meet
+        # the busy timeout. PostgreSQL runs transactions side by side.
+        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repo]:
         """One unit of work: commits on success, rolls back on any error."""
-        async with self.sessions() as session:
+        async with self._writer or contextlib.nullcontext(), self.sessions() as session:
             async with session.begin():
                 yield Repo(session)
             wipe = session.info.pop(WIPE_AFTER_COMMIT, False)
