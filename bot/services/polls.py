@@ -9,27 +9,36 @@ erased when it closes.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.i18n import Translator
 from bot.services import callbacks, staff
 from bot.services.charts import results_png
 from bot.services.context import Ctx
-from bot.services.events import Quote
+from bot.services.poll_groups import GroupPolls
+from bot.services.poll_views import (
+    BALLOT_MARK,
+    CODE_PATTERN,
+    SESSION_PREFIX,
+    answers_ballot,
+    ballot,
+    is_ballot,
+    new_code,
+    results,
+    results_text,
+    spec_of,
+    voter_key,
+)
+from bot.services.poll_votes import Voting
 from bot.services.qrcodes import qr_png
 from bot.services.replies import (
     Broadcast,
     ClosePollTimer,
     EditText,
     Keyboard,
-    NativePoll,
     Outcome,
     ResultsChanged,
     SendPhoto,
@@ -42,137 +51,24 @@ from storage.models import Poll, PollSession
 from storage.repo import Repo
 from storage.statuses import PollStatus, SessionStatus
 
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 6
-CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
-SESSION_PREFIX = "S"  # deep-link payload: /start S<code>
-WORD = re.compile(r"^[\w\-']{1,30}$")
-BALLOT_MARK = "🗳 "  # every ballot starts with it and the question
-# Telegram's clock (a ballot's date) and ours (a poll's opening) may differ a little.
-CLOCK_SLACK = timedelta(seconds=60)
-BAR_WIDTH = 12
-
-
-def new_code() -> str:
-    """A short join code people can type from a projector (no 0/O, 1/I/L)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def voter_key(poll: Poll, who: str) -> str:
-    """The key that finds a voter's own vote while the poll is open."""
-    return hashlib.sha256(f"{poll.salt or poll.id}:{who}".encode()).hexdigest()
-
-
-def spec_of(poll: Poll) -> PollSpec:
-    """The poll's question, type and options."""
-    return PollSpec.model_validate(poll.spec)
-
-
-# --- results ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Results:
-    """Counts per option (or word), voters and joined people of one poll."""
-
-    rows: list[tuple[str, int]]
-    voters: int
-    joined: int
-
-
-async def results(repo: Repo, poll: Poll) -> Results:
-    """Current results, computed from the stored votes."""
-    spec = spec_of(poll)
-    values = await queries.vote_values(repo, poll.id)
-    counts: Counter[str] = Counter()
-    for value in values:
-        for item in value if isinstance(value, list) else [value]:
-            counts[str(item)] += 1
-    if spec.type == "words":
-        rows = counts.most_common(20)
-    elif spec.type == "scale":
-        rows = [(str(n), counts[str(n)]) for n in range(spec.min, spec.max + 1)]
-    else:
-        rows = [(label, counts[code]) for code, label in spec.options.items()]
-    joined = 0 if poll.session_id is None else await queries.member_count(repo, poll.session_id)
-    return Results(rows, len(values), joined)
-
-
-def results_text(spec: PollSpec, res: Results, t: Translator, final: bool) -> str:
-    """Bars, counts and percentages as text (the live message on the facilitator's phone)."""
-    head = ("🏁 " if final else "📊 ") + spec.question
-    lines = [head, ""]
-    for label, count in res.rows:
-        share = count / res.voters if res.voters else 0
-        bar = "█" * round(share * BAR_WIDTH) + "░" * (BAR_WIDTH - round(share * BAR_WIDTH))
-        lines.append(f"{label}\n{bar} {count} · {t.percent(share)}")
-    lines.append("")
-    summary = t.gettext("{voters} voted · {joined} joined").format(
-        voters=res.voters, joined=res.joined
-    )
-    lines.append(summary + ("" if not final else " · " + t.gettext("closed")))
-    return "\n".join(lines)[:4096]
-
-
-# --- what participants see -----------------------------------------------------------
-def ballot(poll: Poll, t: Translator, interview_open: bool = False) -> tuple[str, Keyboard | None]:
-    """The poll as a participant sees it: the question and its buttons. A person with an open
-    interview learns how their words reach the poll instead (see `answers_ballot`)."""
-    spec = spec_of(poll)
-    if spec.type == "words":
-        n = spec.max_words or 3
-        hint = t.ngettext("Answer with one word.", "Answer with one to {n} words.", n)
-        text = f"{ballot_head(spec)}\n\n{hint.format(n=n)}"
-        if interview_open:
-            text += "\n\n" + t.gettext(
-                "You have an interview open, so what you type goes to the interview. To answer "
-                "this poll, reply to this message: swipe it to the left, or tap and hold it and "
-                "choose Reply."
-            )
-        return text, None
-    if spec.type == "scale":
-        numbers = [str(n) for n in range(spec.min, spec.max + 1)]
-        rows = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
-        keys = [[(n, callbacks.choice("v", f"{poll.id}:{n}")) for n in row] for row in rows]
-        legend = ""
-        if spec.min_label or spec.max_label:
-            legend = (
-                f"\n\n{spec.min} = {spec.min_label or ''} … {spec.max} = {spec.max_label or ''}"
-            )
-        return f"{ballot_head(spec)}{legend}", keys
-    keys = [
-        [(label, callbacks.choice("v", f"{poll.id}:{code}"))]
-        for code, label in spec.options.items()
-    ]
-    text = ballot_head(spec)
-    if spec.type == "multiple_choice":
-        text += "\n\n" + t.gettext("Tap all that apply; tap again to remove.")
-    return text, keys
-
-
-def ballot_head(spec: PollSpec) -> str:
-    """The first line of every ballot: how a reply to a ballot is recognised."""
-    return BALLOT_MARK + spec.question
-
-
-def is_ballot(quote: Quote | None) -> bool:
-    """True if `quote` looks like a ballot of some poll (open, closed or with buttons)."""
-    return quote is not None and quote.text.startswith(BALLOT_MARK)
-
-
-def answers_ballot(poll: Poll, quote: Quote | None) -> bool:
-    """True if `quote` (the bot message a person explicitly replied to) is this poll's ballot:
-    it starts with the poll's question and was sent after the poll opened."""
-    if quote is None:
-        return False
-    head = ballot_head(spec_of(poll))
-    if quote.text != head and not quote.text.startswith(head + "\n"):
-        return False
-    return poll.opened_at is None or quote.sent_at >= poll.opened_at - CLOCK_SLACK
+__all__ = [
+    "BALLOT_MARK",
+    "CODE_PATTERN",
+    "SESSION_PREFIX",
+    "PollDesk",
+    "answers_ballot",
+    "ballot",
+    "is_ballot",
+    "results",
+    "results_text",
+    "voter_key",
+]
 
 
 # --- facilitator commands ------------------------------------------------------------
 
 
-class PollDesk:
+class PollDesk(GroupPolls, Voting):
     """The poll use cases; one instance per bot, called inside the update's transaction."""
 
     def __init__(self, flows_dir: Path, clock) -> None:
@@ -455,95 +351,6 @@ class PollDesk:
             return False
         return await self.join(ctx, code)
 
-    async def vote_tap(self, ctx: Ctx, poll_id: int, choice: str) -> None:
-        """A tap on a ballot button (`v:<poll id>:<option code or number>`, parsed)."""
-        t = ctx.t
-        poll = await queries.poll(ctx.repo, poll_id)
-        if poll is None:
-            ctx.ack(t.gettext("This button does not work."), alert=True)
-            return
-        if poll.status != PollStatus.OPEN:
-            ctx.ack(t.gettext("This poll is closed — your tap was not counted."), alert=True)
-            return
-        if not await queries.is_member(ctx.repo, poll.session_id, ctx.participant.id):
-            ctx.ack(t.gettext("You have not joined this session."), alert=True)
-            return
-        spec = spec_of(poll)
-        valid = self._valid_choice(spec, choice)
-        if valid is None:
-            ctx.ack(t.gettext("This button does not work."), alert=True)
-            return
-        key = voter_key(poll, f"p{ctx.participant.id}")
-        vote = await queries.vote_of(ctx.repo, poll.id, key)
-        now = self.clock()
-        if spec.type == "multiple_choice":
-            chosen = list(vote.value) if vote is not None else []
-            if choice in chosen:
-                chosen.remove(choice)
-                ctx.ack(t.gettext("✓ Removed: {option}").format(option=valid))
-            else:
-                limit = spec.max or len(spec.options)
-                if len(chosen) >= limit:
-                    ctx.ack(
-                        t.ngettext(
-                            "You can choose at most {n} option.",
-                            "You can choose at most {n} options.",
-                            limit,
-                        ).format(n=limit),
-                        alert=True,
-                    )
-                    return
-                chosen.append(choice)
-                ctx.ack(t.gettext("✓ Added: {option}").format(option=valid))
-            stored: Any = [c for c in spec.options if c in chosen]
-        else:
-            stored = int(choice) if spec.type == "scale" else [choice]
-            changed = vote is not None and vote.value != stored
-            message = (
-                t.gettext("✓ Changed to: {option}") if changed else t.gettext("✓ Saved: {option}")
-            )
-            ctx.ack(message.format(option=valid))
-        await queries.store_vote(ctx.repo, poll, key, ctx.participant.id, vote, stored, now)
-        ctx.out.replies.append(ResultsChanged(poll.id))
-
-    def _valid_choice(self, spec: PollSpec, choice: str) -> str | None:
-        if spec.type in ("single_choice", "multiple_choice"):
-            return spec.options.get(choice)
-        if spec.type == "scale":
-            return choice if callbacks.number(choice, spec.min, spec.max) is not None else None
-        return None
-
-    async def words_poll_for(self, ctx: Ctx, reply_to: Quote | None = None) -> Poll | None:
-        """An open words poll in a session this person joined: the one whose ballot they
-        replied to, else the first."""
-        joined = await queries.open_polls_joined_by(ctx.repo, ctx.participant.id)
-        polls = [p for p in joined if spec_of(p).type == "words"]
-        replied = [p for p in polls if answers_ballot(p, reply_to)]
-        return (replied or polls or [None])[0]
-
-    async def words_answer(self, ctx: Ctx, poll: Poll, text: str) -> None:
-        """One to three words for a words poll; a new answer replaces the old one."""
-        t = ctx.t
-        spec = spec_of(poll)
-        words = [w.strip('.,!?;:"“”„()').lower() for w in text.split()]
-        words = [w for w in words if w]
-        limit = spec.max_words or 3
-        if not words or len(words) > limit or not all(WORD.match(w) for w in words):
-            ctx.say(
-                t.ngettext(
-                    "Please answer with one word.", "Please answer with one to {n} words.", limit
-                ).format(n=limit)
-            )
-            return
-        key = voter_key(poll, f"p{ctx.participant.id}")
-        vote = await queries.vote_of(ctx.repo, poll.id, key)
-        phrase = " ".join(words)
-        await queries.store_vote(
-            ctx.repo, poll, key, ctx.participant.id, vote, [phrase], self.clock()
-        )
-        ctx.say(t.gettext("✓ Saved: {option}").format(option=phrase))
-        ctx.out.replies.append(ResultsChanged(poll.id))
-
     async def live_view(self, repo: Repo, poll_id: int, t: Translator) -> EditText | None:
         """The facilitator's live results message as it should look now."""
         poll = await queries.poll(repo, poll_id)
@@ -557,95 +364,6 @@ class PollDesk:
             results_text(spec_of(poll), res, t, final=False),
             keys,
         )
-
-    # --- group mode ------------------------------------------------------------------
-    async def group_poll(
-        self, repo: Repo, chat_id: int, opener: str, args: str, t: Translator
-    ) -> Outcome:
-        """/poll in a staff group: a native Telegram poll whose answers are stored as votes."""
-        out = Outcome()
-        spec = parse_quick_poll(args)
-        if isinstance(spec, list) or spec.type == "words":
-            problem = (
-                "; ".join(spec)
-                if isinstance(spec, list)
-                else t.gettext("word polls work in private chats only")
-            )
-            out.replies.append(
-                SendText(
-                    chat_id,
-                    t.gettext("I could not read that poll: {problems}").format(problems=problem),
-                )
-            )
-            return out
-        for old in await queries.open_group_polls(repo, chat_id):
-            await self.close(repo, old, t, out)
-        poll = await queries.add_poll(
-            repo,
-            spec=spec.model_dump(mode="json"),
-            anonymous=spec.anonymous,
-            salt=secrets.token_hex(16),
-            opened_by=opener,
-            group_chat_id=chat_id,
-        )
-        await repo.audit(opener, "poll_opened", {"group": True, "poll": poll.id})
-        if spec.type == "scale":
-            labels = [str(n) for n in range(spec.min, spec.max + 1)]
-        else:
-            labels = list(spec.options.values())
-        out.replies.append(
-            NativePoll(chat_id, poll.id, spec.question, labels, spec.type == "multiple_choice")
-        )
-        return out
-
-    async def group_close(self, repo: Repo, chat_id: int, t: Translator) -> Outcome:
-        """/close in a staff group: stop its native poll and post the result."""
-        out = Outcome()
-        polls = await queries.open_group_polls(repo, chat_id)
-        if not polls:
-            out.replies.append(SendText(chat_id, t.gettext("There is no open poll.")))
-        for poll in polls:
-            spec = spec_of(poll)
-            res = await results(repo, poll)
-            await self.close(repo, poll, t, out)
-            out.replies.append(SendText(chat_id, results_text(spec, res, t, final=True)))
-        return out
-
-    async def native_answer(
-        self,
-        repo: Repo,
-        native_poll_id: str,
-        user_id: int,
-        option_ids: list[int],
-        participant_id: int | None,
-    ) -> bool:
-        """A vote (or its withdrawal) on a native group poll; False if the poll is unknown."""
-        poll = await queries.poll_by_native(repo, native_poll_id)
-        if poll is None or poll.status != PollStatus.OPEN:
-            return False
-        spec = spec_of(poll)
-        if spec.type == "scale":
-            codes = [str(n) for n in range(spec.min, spec.max + 1)]
-        else:
-            codes = list(spec.options)
-        chosen = [codes[i] for i in option_ids if 0 <= i < len(codes)]
-        key = voter_key(poll, f"tg{user_id}")
-        vote = await queries.vote_of(repo, poll.id, key)
-        if spec.type == "scale":
-            value: Any = int(chosen[0]) if chosen else []
-        else:
-            value = chosen
-        await queries.store_vote(repo, poll, key, participant_id, vote, value, self.clock())
-        return True
-
-    async def remember_native(
-        self, repo: Repo, poll_id: int, native_poll_id: str, message_id: int
-    ) -> None:
-        """Store the Telegram ids of a native poll the bot sent."""
-        poll = await queries.poll(repo, poll_id)
-        if poll is not None:
-            poll.native_poll_id = native_poll_id
-            poll.native_message_id = message_id
 
     async def remember_results_message(self, repo: Repo, poll_id: int, message_id: int) -> None:
         """Store the id of the facilitator's live results message."""
