@@ -103,7 +103,8 @@ def test_sigkill_in_a_burst_from_many_chats_loses_nothing_and_doubles_nothing(
             p.send("/start")
         p.wait_for("/privacy", timeout=60)
     fake_api.wait_idle(timeout=60, quiet=1.0)
-    taps = [p.press("✅") for p in people]  # the second burst: 40 consents
+    queries = [p.press("✅") for p in people]  # the second burst: 40 consents
+    taps = [fake_api.callback_queries[q].update_id for q in queries]
     time.sleep(0.3)
     bot.kill()
     bot.start()
