@@ -23,8 +23,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# (update id, the parsed update, or None when it could not be parsed)
-Fetched = list[tuple[int, Any | None]]
+# (update id, the update as fetched); `read` turns it into the object handlers take, or
+# None when it cannot be read. Only new ids are read: a fetch below the watermark brings the
+# in-flight updates again, and reading them over and over would cost more than handling.
+Fetched = list[tuple[int, Any]]
 Fetch = Callable[[int | None, int], Awaitable[Fetched]]
 Handle = Callable[[Any], Awaitable[None]]
 KeyOf = Callable[[Any], int]
@@ -44,12 +46,14 @@ class Intake:
         concurrency: int = 64,
         after: Callable[[int], Awaitable[None]] | None = None,
         fatal: tuple[type[BaseException], ...] = (),
+        read: Callable[[Any], Any | None] = lambda update: update,
     ) -> None:
         self._fetch = fetch
         self._handle = handle
         self._key_of = key_of
         self._after = after  # awaited before each update of a chat, outside the slots
         self._fatal = fatal
+        self._read = read
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
         self._newest: int | None = None
@@ -72,15 +76,16 @@ class Intake:
     def take(self, fetched: Fetched) -> int:
         """Queue what a fetch brought that is new; returns how many were new."""
         new = 0
-        for update_id, update in fetched:
+        for update_id, raw in fetched:
             if update_id in self._in_flight or (
                 self._newest is not None and update_id <= self._newest
             ):
                 continue  # in flight already (fetched again below the watermark) or done
             self._newest = update_id
             new += 1
+            update = self._read(raw)
             if update is None:
-                continue  # could not be parsed: logged by fetch, confirmed with the next call
+                continue  # unreadable (read logs it): confirmed with the next fetch
             self._in_flight.add(update_id)
             key = self._key_of(update)
             lane = self._lanes.get(key)

@@ -80,30 +80,38 @@ def _update_id(item: Any) -> int | None:
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
-def read_batch(bot: Bot, raw: list[Any]) -> list[tuple[int, Update | None]]:
-    """Each update of a raw batch by id: the Update, or None when PTB cannot read it (logged
-    by id and kind of error only). Items without a usable id are logged and left out."""
-    read: list[tuple[int, Update | None]] = []
+def ids_of(raw: list[Any]) -> list[tuple[int, Any]]:
+    """Each raw update with its id; items without a usable id are logged and left out."""
+    found = []
     for item in raw:
         uid = _update_id(item)
-        try:
-            if uid is None:
-                raise ValueError("no update_id")
-            update = Update.de_json(item, bot)
-            if update is None:
-                raise ValueError("empty update")
-        except Exception as exc:
-            # Only the id and the kind of error: the update may carry names and messages.
-            shown = uid if uid is not None else "without id"
-            log.warning(
-                "update %s could not be read (%s); confirmed and skipped",
-                shown,
-                type(exc).__name__,
-            )
-            update = None
-        if uid is not None:
-            read.append((uid, update))
-    return read
+        if uid is None:
+            log.warning("update without id could not be read; skipped")
+        else:
+            found.append((uid, item))
+    return found
+
+
+def read_update(bot: Bot, item: Any) -> Update | None:
+    """The Update behind one raw update, or None when PTB cannot read it (logged by id and
+    kind of error only: the update may carry names and messages)."""
+    try:
+        update = Update.de_json(item, bot)
+        if update is None:
+            raise ValueError("empty update")
+        return update
+    except Exception as exc:
+        log.warning(
+            "update %s could not be read (%s); confirmed and skipped",
+            _update_id(item),
+            type(exc).__name__,
+        )
+        return None
+
+
+def read_batch(bot: Bot, raw: list[Any]) -> list[tuple[int, Update | None]]:
+    """Each update of a raw batch by id: the Update, or None when PTB cannot read it."""
+    return [(uid, read_update(bot, item)) for uid, item in ids_of(raw)]
 
 
 async def fetch(bot: Bot, offset: int | None, timeout: int) -> list[Any]:
@@ -125,7 +133,7 @@ def updates_of(bot: Bot):
         "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
     )
 
-    async def fetch_updates(offset: int | None, timeout: int) -> list[tuple[int, Update | None]]:
+    async def fetch_updates(offset: int | None, timeout: int) -> list[tuple[int, Any]]:
         try:
             raw = await fetch(bot, offset, timeout)
         except RetryAfter as exc:
@@ -134,7 +142,7 @@ def updates_of(bot: Bot):
             log.warning("getUpdates: too many requests; waiting %ss", seconds)
             await asyncio.sleep(float(seconds))
             return []
-        read = read_batch(bot, raw)
+        read = ids_of(raw)
         if raw and not read:
             # Nothing in the batch says how to confirm it; never seen from Telegram itself.
             log.error("getUpdates returned %d updates without an update_id", len(raw))
@@ -159,6 +167,11 @@ async def poll(
             await handle(update)
 
     intake = Intake(
-        updates_of(app.bot), in_lane, chat_key, after=after, fatal=(InvalidToken, EndPointNotFound)
+        updates_of(app.bot),
+        in_lane,
+        chat_key,
+        after=after,
+        fatal=(InvalidToken, EndPointNotFound),
+        read=lambda item: read_update(app.bot, item),
     )
     await intake.run(stop)

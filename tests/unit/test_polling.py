@@ -54,7 +54,7 @@ def test_an_unreadable_update_is_skipped_and_its_batch_still_confirmed(caplog):
     assert [u.update_id for _, u in read if u is not None] == [10, 13]
     text = caplog.text
     assert "update 11 could not be read (TypeError)" in text
-    assert "update 12 could not be read" in text and "without id" in text
+    assert "update 12 could not be read" in text and "update without id" in text
     assert "Zoraida" not in text and "zoraida_q" not in text and "no id at all" not in text
 
 
