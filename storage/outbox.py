@@ -127,6 +127,23 @@ async def recover_in_flight(repo: Repo) -> int:
     return await _bulk(repo, D.SENDING, D.UNCERTAIN, reason)
 
 
+async def _skip_reason(repo: Repo, delivery, campaign, person, identity, now) -> str | None:
+    """Why this delivery must never be sent (it is skipped), or None."""
+    if now > campaign.deadline:
+        return "deadline passed"
+    if identity is None:
+        return "no Telegram link"
+    if person.unreachable:
+        return "unreachable"
+    if person.opted_out:
+        return "opted out"
+    if person.stage != "ready":
+        return "no consent"
+    if delivery.kind == "reminder" and await completed(repo, campaign, person.id):
+        return "completed"
+    return None
+
+
 async def claim_due(
     repo: Repo, now: datetime, limit: int, in_quiet_hours, next_morning
 ) -> list[Claimed]:
@@ -152,19 +169,7 @@ async def claim_due(
     for delivery, campaign, person, identity in (await repo.session.execute(stmt)).all():
         if len(claimed) >= limit:
             break
-        reason = None
-        if now > campaign.deadline:
-            reason = "deadline passed"
-        elif identity is None:
-            reason = "no Telegram link"
-        elif person.unreachable:
-            reason = "unreachable"
-        elif person.opted_out:
-            reason = "opted out"
-        elif person.stage != "ready":
-            reason = "no consent"
-        elif delivery.kind == "reminder" and await completed(repo, campaign, person.id):
-            reason = "completed"
+        reason = await _skip_reason(repo, delivery, campaign, person, identity, now)
         if reason:
             delivery_transition(delivery, D.SKIPPED)
             delivery.error = reason

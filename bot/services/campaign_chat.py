@@ -94,6 +94,13 @@ class CampaignChat:
             ctx.ack(t.gettext("This draft is no longer open."), alert=True)
             return
         ctx.ack()
+        await self._step(ctx, campaign, step, choice, message_id)
+
+    async def _step(
+        self, ctx: Ctx, campaign: Campaign, step: str, choice, message_id: int | None
+    ) -> None:
+        """One wizard step on an open draft the person owns."""
+        t = ctx.t
         if step == "g":
             group = await ctx.repo.group_by_id(choice)
             if group is not None:
@@ -112,16 +119,7 @@ class CampaignChat:
                 ],
             )
         elif step == "s":
-            start = self.clock()
-            if choice == "tomorrow":
-                local = start.astimezone(self.zone) + timedelta(days=1)
-                start = local.replace(hour=9, minute=0, second=0, microsecond=0)
-            campaign.start_at = start
-            keys = [
-                [(t.ngettext("{n} day", "{n} days", d).format(n=d), _w(campaign.id, "d", str(d)))]
-                for d in DEADLINES
-            ]
-            self._show(ctx, message_id, t.gettext("Deadline: how long can people answer?"), keys)
+            self._start_step(ctx, campaign, choice, message_id)
         elif step == "d" and choice in DEADLINES:
             campaign.deadline = campaign.start_at + timedelta(days=choice)
             self._show(
@@ -138,22 +136,39 @@ class CampaignChat:
             campaign.remind_after = [d * 86400 for d in REMINDERS[choice]]
             await self._confirm_step(ctx, campaign, message_id)
         elif step == "ok":
-            try:
-                await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
-            except PlanError:
-                await self._confirm_step(ctx, campaign, message_id, problem=True)
-                return
-            self._show(
-                ctx,
-                message_id,
-                t.gettext("Campaign {id} is on. You will see its progress here.").format(
-                    id=campaign.id
-                ),
-                None,
-            )
+            await self._start_campaign(ctx, campaign, message_id)
         elif step == "no":
             queries.campaign_transition(campaign, CampaignStatus.CANCELLED)
             self._show(ctx, message_id, t.gettext("Discarded. Nothing was sent."), None)
+
+    def _start_step(self, ctx: Ctx, campaign: Campaign, choice, message_id: int | None) -> None:
+        t = ctx.t
+        start = self.clock()
+        if choice == "tomorrow":
+            local = start.astimezone(self.zone) + timedelta(days=1)
+            start = local.replace(hour=9, minute=0, second=0, microsecond=0)
+        campaign.start_at = start
+        keys = [
+            [(t.ngettext("{n} day", "{n} days", d).format(n=d), _w(campaign.id, "d", str(d)))]
+            for d in DEADLINES
+        ]
+        self._show(ctx, message_id, t.gettext("Deadline: how long can people answer?"), keys)
+
+    async def _start_campaign(self, ctx: Ctx, campaign: Campaign, message_id: int | None) -> None:
+        """✅ Start campaign: the plan is checked once more, then the campaign is scheduled."""
+        try:
+            await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
+        except PlanError:
+            await self._confirm_step(ctx, campaign, message_id, problem=True)
+            return
+        self._show(
+            ctx,
+            message_id,
+            ctx.t.gettext("Campaign {id} is on. You will see its progress here.").format(
+                id=campaign.id
+            ),
+            None,
+        )
 
     def _show(self, ctx: Ctx, message_id: int | None, text: str, keys: Keyboard | None) -> None:
         if message_id is None:
