@@ -13,6 +13,8 @@ from storage.models import Identity, Participant, utcnow
 from storage.repo import Repo
 
 STAFF_ROLES = ("facilitator", "admin")
+# Bump when the privacy notice changes: everyone is asked again before their next flow.
+NOTICE_VERSION = "2026-1"
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Config:
     merge_window: timedelta = timedelta(seconds=3)
     clock: Callable[[], datetime] = utcnow
     admin_ids: frozenset[int] = frozenset()
-    notice_version: str = "2026-1"
+    notice_version: str = NOTICE_VERSION
     media_dir: Path = Path("data/media")
     delete_mode: str = "erase"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.services.campaign_chat import CampaignChat
 from bot.services.catalog import FlowCatalog
-from bot.services.context import Config
+from bot.services.context import NOTICE_VERSION, Config
 from bot.services.dispatch import Dispatcher
 from bot.services.polls import PollDesk
 from bot.services.routers.account import Account
@@ -20,8 +20,7 @@ from bot.services.routers.staff import Staff
 from storage.models import utcnow
 from storage.repo import Database
 
-# Bump when the privacy notice changes: everyone is asked again before their next flow.
-NOTICE_VERSION = "2026-1"
+__all__ = ["NOTICE_VERSION", "build_dispatcher", "make_config", "register_routers"]
 
 
 def build_dispatcher(
