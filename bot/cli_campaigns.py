@@ -1,6 +1,6 @@
-"""`backbone campaign …` and `backbone groups …`: check-up campaigns and groups from the shell.
+"""`backbone campaign …`: check-up campaigns from the shell (`backbone groups …`: cli_groups).
 
-The same use cases as /campaign and /group in Telegram (bot.services.campaigns, storage.repo);
+The same use cases as /campaign in Telegram (bot.services.campaigns, campaign_plan);
 every change is audited with the actor "cli" and pseudonyms only. Nothing here sends a
 message: a confirmed campaign is `scheduled`, and the running bot invites at its start time.
 
@@ -10,16 +10,15 @@ code name), a refused change or a declined confirmation.
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.cli_common import ACTOR, Refused, _fail, _group_names, _settings, _with_db
+from bot.cli_groups import groups_app
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services.campaigns import Audience, PlanError
@@ -27,55 +26,13 @@ if TYPE_CHECKING:
     from storage.outbox import Progress
     from storage.repo import Database, Repo
 
-T = TypeVar("T")
-
 campaign_app = typer.Typer(
     help="Check-up campaigns: invite groups to a flow, remind politely, watch the figures.",
     no_args_is_help=True,
 )
-groups_app = typer.Typer(
-    help="Named groups of participants (the audiences of campaigns).", no_args_is_help=True
-)
+__all__ = ["campaign_app", "groups_app"]  # groups_app: bot.cli_groups
 
-ACTOR = "cli"
-BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 DEFAULT_REMINDERS = ["3d", "7d"]
-PSEUDONYM = re.compile(r"^P-[A-Z0-9]{4,12}$")
-
-
-class Refused(Exception):
-    """Something unknown or not allowed, found while talking to the database (exit 1)."""
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"backbone: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(f"configuration error: {exc}")
-        raise  # unreachable
-
-
-def _with_db(settings: Settings, go: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `go(db)` against the configured database; Refused becomes exit 1."""
-    from storage.repo import Database
-
-    async def _go() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await go(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(_go())
-    except Refused as exc:
-        _fail(str(exc), code=1)
-        raise  # unreachable
 
 
 # --- arguments -----------------------------------------------------------------------------
@@ -153,30 +110,6 @@ def _plan_problem(exc: PlanError, plan, zone: ZoneInfo) -> str:
     return lines.get(exc.code, str(exc))
 
 
-def _group_names(names: list[str]) -> list[str]:
-    from bot.services.staff import GROUP_NAME
-
-    out = []
-    for name in names:
-        clean = name.strip().lower()
-        if not GROUP_NAME.match(clean):
-            _fail(f"not a group name: {name!r} (lowercase letters, digits, - and _)")
-        if clean not in out:
-            out.append(clean)
-    return out
-
-
-def _pseudonyms(values: list[str]) -> list[str]:
-    out = []
-    for value in values:
-        clean = value.strip().upper()
-        if not PSEUDONYM.match(clean):
-            _fail(f"not a code name: {value!r} (e.g. P-7K3M9Q)")
-        if clean not in out:
-            out.append(clean)
-    return out
-
-
 # --- campaign create -------------------------------------------------------------------------
 
 
@@ -229,7 +162,7 @@ def campaign_create(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Preview a campaign, confirm, and schedule it (the running bot sends the invitations)."""
-    from bot.services.campaigns import Plan, PlanError, parse_duration, parse_quiet, validate_plan
+    from bot.services.campaigns import Plan
 
     settings = _settings()
     zone = settings.zone
@@ -238,6 +171,45 @@ def campaign_create(
     groups = _group_names(group or [])
     if not groups:
         _fail("give at least one --group NAME")
+    texts: dict[str, Any] = {}
+    for kind, items in (("invitation", invitation), ("reminder", reminder)):
+        if items:
+            texts[kind] = _texts(kind, items)
+    plan = _plan(
+        Plan(flow, groups, now, now, max_reminders=max_reminders, every_months=every_months),
+        start,
+        deadline,
+        remind_after,
+        quiet,
+        texts,
+        zone,
+        now,
+    )
+
+    from bot.services.catalog import FlowCatalog
+
+    found = FlowCatalog(settings.flows_dir).get(flow)
+    if found is None:
+        _fail(f"no valid flow {flow!r} in {settings.flows_dir} (see `backbone flows check`)", 1)
+    audience = _with_db(settings, lambda db: _audience(db, groups))
+    title = found.text("title", settings.default_locale)
+    _print_preview(plan, title, audience, zone, start_now=start.strip().lower() == "now")
+    if not yes and not _agreed():
+        typer.echo("Nothing was created, nothing will be sent.")
+        raise typer.Exit(1)
+    campaign_id, status = _with_db(settings, lambda db: _create(db, plan))
+    typer.echo(
+        f"Campaign {campaign_id} is {status}: the running bot sends the invitations from "
+        f"{_local(plan.start_at, zone)}. Follow it with `backbone campaign status {campaign_id}`."
+    )
+
+
+def _plan(base, start: str, deadline: str, remind_after, quiet: str, texts, zone, now):
+    """The options as a validated plan; bad ones end here with exit 2 and one line."""
+    from dataclasses import replace
+
+    from bot.services.campaigns import PlanError, parse_duration, parse_quiet, validate_plan
+
     start_at = now if start.strip().lower() == "now" else _moment("--start", start, zone)
     deadline_at = _moment("--deadline", deadline, zone, end_of_day=True)
     try:
@@ -246,72 +218,50 @@ def campaign_create(
     except ValueError as exc:
         _fail(f"--remind-after/--quiet: {exc}")
         raise  # unreachable
-    texts: dict[str, Any] = {}
-    for kind, items in (("invitation", invitation), ("reminder", reminder)):
-        if items:
-            texts[kind] = _texts(kind, items)
-    plan = Plan(
-        flow_id=flow,
-        groups=groups,
+    plan = replace(
+        base,
         start_at=start_at,
         deadline=deadline_at,
         remind_after=remind,
-        max_reminders=max_reminders,
         quiet=quiet_hours,
-        every_months=every_months,
         texts=texts,
     )
     try:
         # The default reminders fit the campaign: none after the deadline or beyond the maximum.
-        plan = validate_plan(plan, now, presets=not remind_after)
+        return validate_plan(plan, now, presets=not remind_after)
     except PlanError as exc:
         _fail(_plan_problem(exc, plan, zone))
+        raise  # unreachable
 
-    from bot.services.catalog import FlowCatalog
 
-    found = FlowCatalog(settings.flows_dir).get(flow)
-    if found is None:
-        _fail(f"no valid flow {flow!r} in {settings.flows_dir} (see `backbone flows check`)", 1)
+async def _audience(db: Database, groups: list[str]) -> Audience:
+    from bot.services import groups as group_cases
+    from bot.services.campaigns import audience
 
-    async def look(db: Database) -> Audience:
-        from bot.services import groups as group_cases
-        from bot.services.campaigns import audience
+    async with db.transaction() as repo:
+        missing = await group_cases.missing(repo, groups)
+        if missing:
+            raise Refused(
+                f"no group {', '.join(missing)} (see `backbone groups list`; "
+                "`backbone groups create NAME` makes one)"
+            )
+        return await audience(repo, groups)
 
-        async with db.transaction() as repo:
-            missing = await group_cases.missing(repo, groups)
-            if missing:
-                raise Refused(
-                    f"no group {', '.join(missing)} (see `backbone groups list`; "
-                    "`backbone groups create NAME` makes one)"
-                )
-            return await audience(repo, groups)
 
-    audience = _with_db(settings, look)
-    title = found.text("title", settings.default_locale)
-    _print_preview(plan, title, audience, zone, start_now=start.strip().lower() == "now")
+def _agreed() -> bool:
+    try:
+        return typer.confirm("Start this campaign?", default=False)
+    except typer.Abort:  # no answer (end of input)
+        return False
 
-    if not yes:
-        try:
-            agreed = typer.confirm("Start this campaign?", default=False)
-        except typer.Abort:  # no answer (end of input)
-            agreed = False
-        if not agreed:
-            typer.echo("Nothing was created, nothing will be sent.")
-            raise typer.Exit(1)
 
-    async def go(db: Database) -> tuple[int, str]:
-        from bot.services.campaigns import confirm, create
+async def _create(db: Database, plan) -> tuple[int, str]:
+    from bot.services.campaigns import confirm, create
 
-        async with db.transaction() as repo:
-            campaign = await create(repo, plan, ACTOR)
-            await confirm(repo, campaign, ACTOR)
-            return campaign.id, campaign.status
-
-    campaign_id, status = _with_db(settings, go)
-    typer.echo(
-        f"Campaign {campaign_id} is {status}: the running bot sends the invitations from "
-        f"{_local(plan.start_at, zone)}. Follow it with `backbone campaign status {campaign_id}`."
-    )
+    async with db.transaction() as repo:
+        campaign = await create(repo, plan, ACTOR)
+        await confirm(repo, campaign, ACTOR)
+        return campaign.id, campaign.status
 
 
 def _print_preview(plan, title: str, audience: Audience, zone: ZoneInfo, start_now: bool) -> None:
@@ -469,185 +419,3 @@ def campaign_resume(campaign_id: Annotated[int, typer.Argument(metavar="ID")]) -
 def campaign_cancel(campaign_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Stop a campaign for good: no more invitations or reminders."""
     _change(campaign_id, "cancel")
-
-
-# --- groups ----------------------------------------------------------------------------------
-
-
-async def _group(repo: Repo, name: str):
-    group = await repo.group(name)
-    if group is None:
-        raise Refused(f"no group {name} (see `backbone groups list`)")
-    return group
-
-
-async def _people(repo: Repo, pseudonyms: list[str]) -> list:
-    from bot.services.groups import people
-
-    found, unknown = await people(repo, pseudonyms)
-    if unknown:
-        raise Refused(f"nobody has the code name {', '.join(unknown)}; nothing was changed")
-    return found
-
-
-@groups_app.command("list")
-def groups_list() -> None:
-    """Every group with its number of members."""
-    from bot.services.groups import overview
-
-    settings = _settings()
-
-    async def go(db: Database) -> list[tuple[str, int]]:
-        async with db.transaction() as repo:
-            return await overview(repo)
-
-    rows = _with_db(settings, go)
-    if not rows:
-        typer.echo("no groups yet (`backbone groups create NAME`)")
-    for name, n in rows:
-        typer.echo(f"{name}  {n} member{'' if n == 1 else 's'}")
-
-
-@groups_app.command("show")
-def groups_show(name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
-    """A group's members by code name."""
-    from bot.services.groups import members as members_of
-
-    settings = _settings()
-    (clean,) = _group_names([name])
-
-    async def go(db: Database) -> list[str]:
-        async with db.transaction() as repo:
-            return await members_of(repo, await _group(repo, clean))
-
-    members = _with_db(settings, go)
-    typer.echo(f"{clean}: {len(members)} member{'' if len(members) == 1 else 's'}")
-    for pseudonym in members:
-        typer.echo(pseudonym)
-
-
-@groups_app.command("create")
-def groups_create(name: Annotated[str, typer.Argument(help="e.g. partners, school-a-9b")]) -> None:
-    """Create an empty group."""
-    from bot.services.groups import GroupExists, create
-
-    settings = _settings()
-    (clean,) = _group_names([name])
-
-    async def go(db: Database) -> None:
-        async with db.transaction() as repo:
-            try:
-                await create(repo, clean, ACTOR)
-            except GroupExists:
-                raise Refused(f"group {clean} already exists") from None
-
-    _with_db(settings, go)
-    typer.echo(f"created group {clean}")
-
-
-def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
-    from bot.services.groups import change_members
-
-    settings = _settings()
-    (clean,) = _group_names([name])
-    codes = _pseudonyms(pseudonyms)
-    if not codes:
-        _fail("give at least one code name (P-XXXXXX)")
-
-    async def go(db: Database) -> tuple[list[str], list[str]]:
-        async with db.transaction() as repo:
-            group = await _group(repo, clean)
-            done = await change_members(repo, group, await _people(repo, codes), add, ACTOR)
-        return done.changed, done.unchanged
-
-    changed, unchanged = _with_db(settings, go)
-    verb, into = ("added", "to") if add else ("removed", "from")
-    typer.echo(
-        f"{verb} {len(changed)} {into} {clean}" + (f": {', '.join(changed)}" if changed else "")
-    )
-    if unchanged:
-        state = "already in" if add else "not in"
-        typer.echo(f"{state} {clean}: {', '.join(unchanged)}")
-
-
-@groups_app.command("add")
-def groups_add(
-    name: Annotated[str, typer.Argument(help="Group name.")],
-    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
-) -> None:
-    """Put people in a group by code name (all or nothing)."""
-    _membership(name, pseudonyms, add=True)
-
-
-@groups_app.command("remove")
-def groups_remove(
-    name: Annotated[str, typer.Argument(help="Group name.")],
-    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
-) -> None:
-    """Take people out of a group by code name."""
-    _membership(name, pseudonyms, add=False)
-
-
-@groups_app.command("invite")
-def groups_invite(
-    name: Annotated[str, typer.Argument(help="Group name.")],
-    parental: Annotated[
-        bool,
-        # The same flag as /invite in Telegram (bot.services.staff.PARENTAL_FLAG).
-        typer.Option(
-            "--parental-consent-on-file",
-            help="The parents' consent for this group's under-16s is on file (needs --by).",
-        ),
-    ] = False,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Code name of the admin who confirms it (recorded)."),
-    ] = None,
-    bot_username: Annotated[
-        str,
-        typer.Option("--bot-username", envvar="BACKBONE_BOT_USERNAME", help="The bot's @username."),
-    ] = "backbone_bot",
-) -> None:
-    """Print a join link for a group (valid 90 days), as /invite does in Telegram."""
-    from bot.services.groups import invite_link
-    from bot.services.staff import GROUP_LINK_VALID
-
-    settings = _settings()
-    (clean,) = _group_names([name])
-    username = bot_username.strip().removeprefix("@")
-    if not BOT_USERNAME.match(username):
-        _fail(f"--bot-username: not a Telegram bot username: {bot_username!r}")
-    if parental and not by:
-        _fail("--parental-consent-on-file needs --by P-XXXXXX (the admin who confirms it)")
-    admin = _pseudonyms([by])[0] if by else None
-
-    async def go(db: Database) -> str:
-        async with db.transaction() as repo:
-            group = await _group(repo, clean)
-            if admin is not None:
-                (person,) = await _people(repo, [admin])
-                identity = await repo.identity_of(person.id)
-                is_admin = person.role == "admin" or (
-                    identity is not None and identity.telegram_user_id in settings.admin_ids
-                )
-                if not is_admin:
-                    raise Refused(f"{person.pseudonym} is not an admin")
-            return await invite_link(
-                repo,
-                group,
-                created_by=admin or ACTOR,
-                actor=ACTOR,
-                bot_username=username,
-                now=datetime.now(UTC),
-                parental=parental,
-                confirmed_by=admin,
-            )
-
-    link = _with_db(settings, go)
-    typer.echo(f"Invite link for the group {clean} (valid {GROUP_LINK_VALID.days} days):")
-    typer.echo(link)
-    if parental:
-        typer.echo(
-            f"{admin} confirmed that the parents' consent for the under-16s of this group is "
-            "on file; this is recorded."
-        )

@@ -1,0 +1,203 @@
+"""`backbone groups …`: named groups of participants from the shell.
+
+The same use cases as /group and /invite in Telegram (bot.services.groups); every change is
+audited with the actor "cli" and pseudonyms only. Exit codes as in bot.cli_campaigns.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot.cli_common import ACTOR, Refused, _fail, _group_names, _pseudonyms, _settings, _with_db
+
+if TYPE_CHECKING:
+    from storage.repo import Database, Repo
+
+groups_app = typer.Typer(
+    help="Named groups of participants (the audiences of campaigns).", no_args_is_help=True
+)
+
+BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+async def _group(repo: Repo, name: str):
+    group = await repo.group(name)
+    if group is None:
+        raise Refused(f"no group {name} (see `backbone groups list`)")
+    return group
+
+
+async def _people(repo: Repo, pseudonyms: list[str]) -> list:
+    from bot.services.groups import people
+
+    found, unknown = await people(repo, pseudonyms)
+    if unknown:
+        raise Refused(f"nobody has the code name {', '.join(unknown)}; nothing was changed")
+    return found
+
+
+@groups_app.command("list")
+def groups_list() -> None:
+    """Every group with its number of members."""
+    from bot.services.groups import overview
+
+    settings = _settings()
+
+    async def go(db: Database) -> list[tuple[str, int]]:
+        async with db.transaction() as repo:
+            return await overview(repo)
+
+    rows = _with_db(settings, go)
+    if not rows:
+        typer.echo("no groups yet (`backbone groups create NAME`)")
+    for name, n in rows:
+        typer.echo(f"{name}  {n} member{'' if n == 1 else 's'}")
+
+
+@groups_app.command("show")
+def groups_show(name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
+    """A group's members by code name."""
+    from bot.services.groups import members as members_of
+
+    settings = _settings()
+    (clean,) = _group_names([name])
+
+    async def go(db: Database) -> list[str]:
+        async with db.transaction() as repo:
+            return await members_of(repo, await _group(repo, clean))
+
+    members = _with_db(settings, go)
+    typer.echo(f"{clean}: {len(members)} member{'' if len(members) == 1 else 's'}")
+    for pseudonym in members:
+        typer.echo(pseudonym)
+
+
+@groups_app.command("create")
+def groups_create(name: Annotated[str, typer.Argument(help="e.g. partners, school-a-9b")]) -> None:
+    """Create an empty group."""
+    from bot.services.groups import GroupExists, create
+
+    settings = _settings()
+    (clean,) = _group_names([name])
+
+    async def go(db: Database) -> None:
+        async with db.transaction() as repo:
+            try:
+                await create(repo, clean, ACTOR)
+            except GroupExists:
+                raise Refused(f"group {clean} already exists") from None
+
+    _with_db(settings, go)
+    typer.echo(f"created group {clean}")
+
+
+def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
+    from bot.services.groups import change_members
+
+    settings = _settings()
+    (clean,) = _group_names([name])
+    codes = _pseudonyms(pseudonyms)
+    if not codes:
+        _fail("give at least one code name (P-XXXXXX)")
+
+    async def go(db: Database) -> tuple[list[str], list[str]]:
+        async with db.transaction() as repo:
+            group = await _group(repo, clean)
+            done = await change_members(repo, group, await _people(repo, codes), add, ACTOR)
+        return done.changed, done.unchanged
+
+    changed, unchanged = _with_db(settings, go)
+    verb, into = ("added", "to") if add else ("removed", "from")
+    typer.echo(
+        f"{verb} {len(changed)} {into} {clean}" + (f": {', '.join(changed)}" if changed else "")
+    )
+    if unchanged:
+        state = "already in" if add else "not in"
+        typer.echo(f"{state} {clean}: {', '.join(unchanged)}")
+
+
+@groups_app.command("add")
+def groups_add(
+    name: Annotated[str, typer.Argument(help="Group name.")],
+    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
+) -> None:
+    """Put people in a group by code name (all or nothing)."""
+    _membership(name, pseudonyms, add=True)
+
+
+@groups_app.command("remove")
+def groups_remove(
+    name: Annotated[str, typer.Argument(help="Group name.")],
+    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
+) -> None:
+    """Take people out of a group by code name."""
+    _membership(name, pseudonyms, add=False)
+
+
+@groups_app.command("invite")
+def groups_invite(
+    name: Annotated[str, typer.Argument(help="Group name.")],
+    parental: Annotated[
+        bool,
+        # The same flag as /invite in Telegram (bot.services.staff.PARENTAL_FLAG).
+        typer.Option(
+            "--parental-consent-on-file",
+            help="The parents' consent for this group's under-16s is on file (needs --by).",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Code name of the admin who confirms it (recorded)."),
+    ] = None,
+    bot_username: Annotated[
+        str,
+        typer.Option("--bot-username", envvar="BACKBONE_BOT_USERNAME", help="The bot's @username."),
+    ] = "backbone_bot",
+) -> None:
+    """Print a join link for a group (valid 90 days), as /invite does in Telegram."""
+    from bot.services.groups import invite_link
+    from bot.services.staff import GROUP_LINK_VALID
+
+    settings = _settings()
+    (clean,) = _group_names([name])
+    username = bot_username.strip().removeprefix("@")
+    if not BOT_USERNAME.match(username):
+        _fail(f"--bot-username: not a Telegram bot username: {bot_username!r}")
+    if parental and not by:
+        _fail("--parental-consent-on-file needs --by P-XXXXXX (the admin who confirms it)")
+    admin = _pseudonyms([by])[0] if by else None
+
+    async def go(db: Database) -> str:
+        async with db.transaction() as repo:
+            group = await _group(repo, clean)
+            if admin is not None:
+                (person,) = await _people(repo, [admin])
+                identity = await repo.identity_of(person.id)
+                is_admin = person.role == "admin" or (
+                    identity is not None and identity.telegram_user_id in settings.admin_ids
+                )
+                if not is_admin:
+                    raise Refused(f"{person.pseudonym} is not an admin")
+            return await invite_link(
+                repo,
+                group,
+                created_by=admin or ACTOR,
+                actor=ACTOR,
+                bot_username=username,
+                now=datetime.now(UTC),
+                parental=parental,
+                confirmed_by=admin,
+            )
+
+    link = _with_db(settings, go)
+    typer.echo(f"Invite link for the group {clean} (valid {GROUP_LINK_VALID.days} days):")
+    typer.echo(link)
+    if parental:
+        typer.echo(
+            f"{admin} confirmed that the parents' consent for the under-16s of this group is "
+            "on file; this is recorded."
+        )
