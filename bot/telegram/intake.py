@@ -33,6 +33,7 @@ KeyOf = Callable[[Any], int]
 
 LONG_POLL = 20  # seconds getUpdates may wait when nothing is in flight
 LOOKAHEAD_PAUSE = 0.05  # seconds to wait for progress when a fetch brought nothing new
+BATCH = 100  # the most updates one getUpdates returns (Telegram's default limit)
 
 
 class Intake:
@@ -59,7 +60,8 @@ class Intake:
         self._newest: int | None = None
         self._lanes: dict[int, deque[tuple[int, Any]]] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._progress = asyncio.Event()
+        self._progress = asyncio.Event()  # some update was handled
+        self._moved = asyncio.Event()  # ... and the watermark moved
 
     @property
     def watermark(self) -> int | None:
@@ -112,8 +114,11 @@ class Intake:
                     # The handler logs and answers for itself; this only keeps the lane going.
                     log.exception("update %s: handler failed", update_id)
                 lane.popleft()
+                lowest = update_id == min(self._in_flight)
                 self._in_flight.discard(update_id)
                 self._progress.set()
+                if lowest:
+                    self._moved.set()
         finally:
             del self._lanes[key]
 
@@ -152,12 +157,25 @@ class Intake:
                 backoff = min(backoff * 2, 30)
                 continue
             backoff = 1.0
-            if self.take(fetched) == 0 and self._in_flight:
+            self._progress.clear()
+            self._moved.clear()
+            new = self.take(fetched)
+            if not self._in_flight:
+                continue
+            if len(fetched) >= BATCH:
+                # A full batch from the watermark: asking again before the watermark moves
+                # would bring the same updates (and cost parsing them again).
+                await self._until(self._moved, stopping, None)
+            elif new == 0:
                 # Everything fetched is still being handled: wait a moment for progress
                 # instead of asking Telegram again at once.
-                self._progress.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._progress.wait(), LOOKAHEAD_PAUSE)
+                await self._until(self._progress, stopping, LOOKAHEAD_PAUSE)
+
+    @staticmethod
+    async def _until(event: asyncio.Event, stopping: asyncio.Task, timeout: float | None):
+        waiting = asyncio.create_task(event.wait())
+        await asyncio.wait({waiting, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
 
     async def drain(self, timeout: float = 15.0) -> None:
         """Wait (bounded) for the lanes in hand to finish."""
