@@ -120,3 +120,26 @@ def test_sigkill_in_a_burst_from_many_chats_loses_nothing_and_doubles_nothing(
     while not all(fake_api.update_confirmed(u) for u in every):
         assert time.monotonic() < deadline, "updates were never confirmed"
         time.sleep(0.2)
+
+
+def test_a_typed_answer_shows_typing_and_a_finished_one_needs_no_full_window(
+    fake_api, bot_env, tmp_path
+):
+    bot_env["BACKBONE_TEXT_MERGE_SECONDS"] = "4"
+    bot = BotProcess(fake_api, bot_env, tmp_path)
+    bot.start()
+    try:
+        lea = fake_api.user(601, "Lea", "de")
+        onboard(lea, expect="Wie würdest du dich")
+        sent = time.monotonic()
+        act(lea, lambda: lea.send("Ich bin neugierig und mag Musik."), "Wie gut weißt du")
+        finished = time.monotonic() - sent
+        assert any(action == "typing" for _, action in fake_api.chat_actions(601))
+        assert finished < 4  # a third of the window, not all of it
+        act(lea, lambda: lea.press("4"), "Was hast du nach der Schule vor?")
+        act(lea, lambda: lea.press("Ausbildung"), "Welche Ausbildung")
+        sent = time.monotonic()
+        act(lea, lambda: lea.send("Tischlerin"), "Nebenjob")  # a fragment: the full window
+        assert time.monotonic() - sent >= 4
+    finally:
+        bot.stop()
