@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli_campaigns import campaign_app, groups_app
-from bot.settings import Settings, SettingsError, load_settings
+from bot.cli_common import _fail, _settings, _with_db
+from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from storage.repo import Database
@@ -30,19 +31,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(flows_app, name="flows")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(groups_app, name="groups")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"backbone: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(require_token: bool = False) -> Settings:
-    try:
-        return load_settings(require_token=require_token)
-    except SettingsError as exc:
-        _fail(f"configuration error: {exc}")
-        raise  # unreachable; keeps type checkers happy
 
 
 @app.command()
@@ -249,24 +237,7 @@ app.add_typer(export_app, name="export")
 
 def _run_export(go: Callable[[Database], Awaitable[list[Path]]]) -> None:
     """Run an export coroutine factory against the configured database; print the files."""
-    import asyncio
-
-    from storage.repo import Database
-
-    settings = _settings()
-
-    async def _go() -> list[Path]:
-        db = Database(settings.database_url)
-        try:
-            return await go(db)
-        finally:
-            await db.dispose()
-
-    try:
-        written = asyncio.run(_go())
-    except LookupError as exc:
-        _fail(str(exc.args[0] if exc.args else exc), code=1)
-    for path in written:
+    for path in _with_db(_settings(), go, refused=(LookupError,)):
         typer.echo(f"wrote {path}")
 
 
@@ -355,26 +326,13 @@ def anonymise(
     all_: Annotated[bool, typer.Option("--all", help="Anonymise every participant.")] = False,
 ) -> None:
     """Delete the Telegram link of participants whose interviews are finished (not undoable)."""
-    import asyncio
-
     from bot.services.privacy import anonymise as anonymise_flow
-    from storage.repo import Database
 
     if (flow is None) == (not all_):
         _fail("give exactly one of --flow ID or --all")
-    settings = _settings()
-
-    async def _go() -> dict:
-        db = Database(settings.database_url)
-        try:
-            return await anonymise_flow(db, None if all_ else flow)
-        finally:
-            await db.dispose()
-
-    try:
-        result = asyncio.run(_go())
-    except LookupError as exc:
-        _fail(str(exc.args[0] if exc.args else exc), code=1)
+    result = _with_db(
+        _settings(), lambda db: anonymise_flow(db, None if all_ else flow), refused=(LookupError,)
+    )
     unlinked, skipped = result["unlinked"], result["skipped"]
     line = f"removed the Telegram link of {unlinked} participant{'' if unlinked == 1 else 's'}"
     if skipped:
@@ -390,12 +348,10 @@ def audit(
     ] = None,
 ) -> None:
     """Print the audit log: time, actor, action, details."""
-    import asyncio
     import json
     from datetime import datetime
 
     from bot.services.privacy import audit_entries
-    from storage.repo import Database
 
     settings = _settings()
     start = None
@@ -408,14 +364,7 @@ def audit(
             # Staff think in local time: a bare date means midnight where they are.
             start = start.replace(tzinfo=settings.zone)
 
-    async def _go() -> list[dict]:
-        db = Database(settings.database_url)
-        try:
-            return await audit_entries(db, start)
-        finally:
-            await db.dispose()
-
-    for entry in asyncio.run(_go()):
+    for entry in _with_db(settings, lambda db: audit_entries(db, start), refused=()):
         at = entry["at"].astimezone(settings.zone).isoformat(sep=" ", timespec="seconds")
         details = json.dumps(entry["details"], ensure_ascii=False, separators=(",", ":"))
         typer.echo(f"{at}  {entry['actor']}  {entry['action']}  {details}")

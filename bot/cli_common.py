@@ -30,16 +30,21 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _settings() -> Settings:
+def _settings(require_token: bool = False) -> Settings:
     try:
-        return load_settings()
+        return load_settings(require_token=require_token)
     except SettingsError as exc:
         _fail(f"configuration error: {exc}")
         raise  # unreachable
 
 
-def _with_db(settings: Settings, go: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `go(db)` against the configured database; Refused becomes exit 1."""
+def _with_db(
+    settings: Settings,
+    go: Callable[[Database], Awaitable[T]],
+    refused: tuple[type[Exception], ...] = (Refused,),
+) -> T:
+    """Run `go(db)` against the configured database; a `refused` error becomes exit 1 with
+    its message."""
     from storage.repo import Database
 
     async def _go() -> T:
@@ -51,8 +56,8 @@ def _with_db(settings: Settings, go: Callable[[Database], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(_go())
-    except Refused as exc:
-        _fail(str(exc), code=1)
+    except refused as exc:
+        _fail(str(exc.args[0] if exc.args else exc), code=1)
         raise  # unreachable
 
 
