@@ -86,6 +86,7 @@ class TelegramAdapter:
         if update.poll_answer is not None:
             answer = update.poll_answer
             if answer.user is not None:
+                await self.carrier.native_polls_known()
                 person = person_of(answer.user, answer.user.id)
                 outcome = await self.conversation.handle_poll_answer(
                     update.update_id, person, answer.poll_id, list(answer.option_ids)
@@ -241,12 +242,10 @@ class TelegramAdapter:
 
     async def restore_timers(self) -> None:
         """At start-up: what came due while the bot was down is handled now, ahead of any new
-        update of the same chat; open polls' live results are brought up to date."""
+        update of the same chat. (Open polls' live results are edited with the next vote:
+        an edit now could only repeat what they show, which Telegram refuses.)"""
         if self.timers is not None:
             await self.timers.catch_up()
-        _, open_polls = await self.conversation.poll_timers()
-        for poll_id in open_polls:
-            self.refresher.changed(("poll", poll_id))
 
     async def publish_commands(self) -> None:
         """Tell Telegram the command list in every language the bot speaks."""

@@ -37,6 +37,11 @@ class Carrier:
     def __init__(self, app: Application, conversation: Any) -> None:
         self.app = app
         self.conversation = conversation  # remembers the message ids learned from sends
+        # Native polls being sent whose Telegram ids are not stored yet: a vote on one can
+        # arrive before that, and must wait for it rather than miss its poll.
+        self._native_sending = 0
+        self._natives_known = asyncio.Event()
+        self._natives_known.set()
         self._table: dict[type, Callable[[Any], Awaitable[None]]] = {
             SendText: self._send_text,
             SendPhoto: self._send_photo,
@@ -132,19 +137,30 @@ class Carrier:
             reply_markup=None,
         )
 
+    async def native_polls_known(self) -> None:
+        """Return once every native poll sent so far has its Telegram ids stored."""
+        await self._natives_known.wait()
+
     async def _native_poll(self, reply: NativePoll) -> None:
-        message = await self.call(
-            self.app.bot.send_poll,
-            chat_id=reply.chat_id,
-            question=reply.question[:300],
-            options=[o[:100] for o in reply.options],
-            is_anonymous=False,
-            allows_multiple_answers=reply.multiple,
-        )
-        if message is not None and message.poll is not None:
-            await self.conversation.remember_native_poll(
-                reply.poll_id, message.poll.id, message.message_id
+        self._native_sending += 1
+        self._natives_known.clear()
+        try:
+            message = await self.call(
+                self.app.bot.send_poll,
+                chat_id=reply.chat_id,
+                question=reply.question[:300],
+                options=[o[:100] for o in reply.options],
+                is_anonymous=False,
+                allows_multiple_answers=reply.multiple,
             )
+            if message is not None and message.poll is not None:
+                await self.conversation.remember_native_poll(
+                    reply.poll_id, message.poll.id, message.message_id
+                )
+        finally:
+            self._native_sending -= 1
+            if not self._native_sending:
+                self._natives_known.set()
 
     async def _stop_native_poll(self, reply: StopNativePoll) -> None:
         await self.call(self.app.bot.stop_poll, chat_id=reply.chat_id, message_id=reply.message_id)

@@ -174,7 +174,8 @@ class Intake:
     @staticmethod
     async def _until(event: asyncio.Event, stopping: asyncio.Task, timeout: float | None):
         waiting = asyncio.create_task(event.wait())
-        await asyncio.wait({waiting, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        first = asyncio.FIRST_COMPLETED
+        await asyncio.wait({waiting, stopping}, timeout=timeout, return_when=first)
         waiting.cancel()
 
     async def drain(self, timeout: float = 15.0) -> None:
