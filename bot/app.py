@@ -13,8 +13,8 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
-from bot.services.conversation import Conversation
 from bot.services.flood import FloodGuard
+from bot.services.wiring import build_dispatcher
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
 from bot.telegram.polling import ChatLanes, poll
@@ -45,7 +45,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
     )
     db = Database(settings.database_url)
     catalog = FlowCatalog(settings.flows_dir)
-    conversation = Conversation(
+    dispatcher = build_dispatcher(
         db,
         catalog,
         default_locale=settings.default_locale,
@@ -58,7 +58,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         delete_mode=settings.delete_mode,
     )
     flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
-    adapter = TelegramAdapter(app, conversation, flood, SendPacer(settings.send_rate))
+    adapter = TelegramAdapter(app, dispatcher, flood, SendPacer(settings.send_rate))
     adapter.campaigns = CampaignRunner(
         db,
         catalog,
@@ -69,7 +69,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
     # One lane per chat, shared by intake and the timer sweep: a chat's due timers and its
     # updates never run at the same time.
     lanes = ChatLanes()
-    adapter.timers = TimerSweep(conversation, adapter.deliver, lanes)
+    adapter.timers = TimerSweep(dispatcher, adapter.deliver, lanes)
     return app, adapter, db
 
 
