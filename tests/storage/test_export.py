@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event, insert, select
 
 import storage.export as export_module
+import storage.export_plan as export_plan
 from flows import engine
 from flows.model import Flow, Step, StepType
 from storage.export import export_flow
@@ -398,7 +399,7 @@ async def test_failed_export_leaves_no_files_and_no_audit(
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(export_module, "_codebook", broken)
+    monkeypatch.setattr(export_module, "codebook", broken)
     for fmt in FORMATS:
         with pytest.raises(RuntimeError):
             await export_flow(db, FLOW_ID, fmt, "wide", tmp_path / "out" / f"x.{fmt}")
@@ -688,8 +689,8 @@ async def test_shown_text_not_matching_template_falls_back_to_wording(
 
 def test_versions_merge_new_steps_after_their_predecessor() -> None:
     order: list[str] = []
-    export_module._merge_order(order, ["a", "b", "c"])
-    export_module._merge_order(order, ["x", "a", "y", "c", "z"])
+    export_plan.merge_order(order, ["a", "b", "c"])
+    export_plan.merge_order(order, ["x", "a", "y", "c", "z"])
     assert order == ["x", "a", "y", "b", "c", "z"]
 
 
