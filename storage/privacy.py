@@ -8,7 +8,7 @@ deleted (or updated) too, and a later flush does not trip over rows that no long
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from storage.models import (
     Vote,
     utcnow,
 )
+from storage.queries import answers_of_runs
 from storage.repo import OPEN_STATUSES
 
 
@@ -70,104 +71,97 @@ def media_path(value: Any) -> str | None:
 
 async def person_data(session: AsyncSession, participant_id: int) -> PersonData | None:
     """Read everything stored about one participant; None if there is no such participant."""
-    participant = (
-        await session.execute(
-            select(
-                Participant.pseudonym,
-                Participant.locale,
-                Participant.role,
-                Participant.age_band,
-                Participant.opted_out,
-                Participant.stage,
-                Participant.pending_flow,
-                Participant.created_at,
-            ).where(Participant.id == participant_id)
-        )
-    ).one_or_none()
+    participant = await _one_row(
+        session,
+        select(
+            Participant.pseudonym,
+            Participant.locale,
+            Participant.role,
+            Participant.age_band,
+            Participant.opted_out,
+            Participant.stage,
+            Participant.pending_flow,
+            Participant.created_at,
+        ).where(Participant.id == participant_id),
+    )
     if participant is None:
         return None
-    identity = (
-        await session.execute(
-            select(
-                Identity.telegram_user_id,
-                Identity.chat_id,
-                Identity.first_name,
-                Identity.username,
-                Identity.language_code,
-                Identity.created_at,
-            ).where(Identity.participant_id == participant_id)
-        )
-    ).one_or_none()
-    consents = (
-        await session.execute(
-            select(
-                Consent.notice_version,
-                Consent.locale,
-                Consent.given_by,
-                Consent.age_band,
-                Consent.confirmed_by,
-                Group.name.label("group"),
-                Consent.given_at,
-                Consent.withdrawn_at,
-            )
-            .outerjoin(Group, Group.id == Consent.group_id)
-            .where(Consent.participant_id == participant_id)
-            .order_by(Consent.given_at, Consent.id)
-        )
-    ).all()
-    groups = (
-        await session.execute(
+    identity = await _one_row(
+        session,
+        select(
+            Identity.telegram_user_id,
+            Identity.chat_id,
+            Identity.first_name,
+            Identity.username,
+            Identity.language_code,
+            Identity.created_at,
+        ).where(Identity.participant_id == participant_id),
+    )
+    return PersonData(
+        participant=participant,
+        identity=identity,
+        consents=await _consents_of(session, participant_id),
+        groups=await _rows(
+            session,
             select(Group.name, GroupMember.joined_at)
             .join(Group, Group.id == GroupMember.group_id)
             .where(GroupMember.participant_id == participant_id)
-            .order_by(GroupMember.joined_at, Group.name)
-        )
-    ).all()
-    runs = [
-        {**_row(r), "answers": []}
-        for r in (
-            await session.execute(
-                select(
-                    Run.id,
-                    FlowVersion.flow_id,
-                    FlowVersion.version.label("flow_version"),
-                    Run.status,
-                    Run.locale,
-                    Run.started_at,
-                    Run.finished_at,
-                )
-                .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
-                .where(Run.participant_id == participant_id)
-                .order_by(Run.started_at, Run.id)
-            )
-        ).all()
-    ]
-    if runs:
-        by_run = {run["id"]: run for run in runs}
-        answers = await session.execute(
-            select(
-                Answer.run_id,
-                Answer.step_id,
-                Answer.value,
-                Answer.skipped,
-                Answer.shown_text,
-                Answer.locale,
-                Answer.answered_at,
-                Answer.updated_at,
-                Answer.revision,
-            )
-            .where(Answer.run_id.in_(list(by_run)))
-            .order_by(Answer.run_id, Answer.answered_at, Answer.id)
-        )
-        for answer in answers:
-            by_run[answer.run_id]["answers"].append(_row(answer))
-    return PersonData(
-        participant=_row(participant),
-        identity=_row(identity) if identity is not None else None,
-        consents=[_row(c) for c in consents],
-        groups=[_row(g) for g in groups],
-        runs=runs,
+            .order_by(GroupMember.joined_at, Group.name),
+        ),
+        runs=await _runs_of(session, participant_id),
     )
+
+
+async def _one_row(session: AsyncSession, stmt: Select) -> dict[str, Any] | None:
+    row = (await session.execute(stmt)).one_or_none()
+    return _row(row) if row is not None else None
+
+
+async def _rows(session: AsyncSession, stmt: Select) -> list[dict[str, Any]]:
+    return [_row(r) for r in (await session.execute(stmt)).all()]
+
+
+async def _consents_of(session: AsyncSession, participant_id: int) -> list[dict[str, Any]]:
+    return await _rows(
+        session,
+        select(
+            Consent.notice_version,
+            Consent.locale,
+            Consent.given_by,
+            Consent.age_band,
+            Consent.confirmed_by,
+            Group.name.label("group"),
+            Consent.given_at,
+            Consent.withdrawn_at,
+        )
+        .outerjoin(Group, Group.id == Consent.group_id)
+        .where(Consent.participant_id == participant_id)
+        .order_by(Consent.given_at, Consent.id),
+    )
+
+
+async def _runs_of(session: AsyncSession, participant_id: int) -> list[dict[str, Any]]:
+    """The person's runs, oldest first, each with its answers in the order they were given."""
+    runs = await _rows(
+        session,
+        select(
+            Run.id,
+            FlowVersion.flow_id,
+            FlowVersion.version.label("flow_version"),
+            Run.status,
+            Run.locale,
+            Run.started_at,
+            Run.finished_at,
+        )
+        .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
+        .where(Run.participant_id == participant_id)
+        .order_by(Run.started_at, Run.id),
+    )
+    by_run = {run["id"]: {**run, "answers": []} for run in runs}
+    answers = await answers_of_runs(session, list(by_run))
+    for answer in sorted(answers, key=lambda a: (a.run_id, a.answered_at)):
+        by_run[answer.run_id]["answers"].append(asdict(answer))
+    return list(by_run.values())
 
 
 async def _pseudonym(session: AsyncSession, participant_id: int) -> str | None:

@@ -18,7 +18,6 @@ ALLOWED = {
     "bot/services/charts.py:results_png",
     "bot/services/privacy.py:personal_data",
     "storage/models.py",
-    "storage/privacy.py:person_data",
     "storage/repo.py",
     "flows/agenda.py:parse_quick_poll",
     "flows/schema.py",
