@@ -19,74 +19,106 @@ NOT_QUOTABLE = {
 
 def check_graph(draft: FlowDraft, file: str) -> list[Problem]:
     """Every graph-rule problem of a flow whose steps were read by the schema stage."""
-    problems: list[Problem] = []
-
-    def report(line: int, step_id: str | None, message: str) -> None:
-        problems.append(Problem(file, line, step_id, message))
-
-    # First occurrence wins; later duplicates are reported and then ignored.
-    index: dict[str, int] = {}
+    check = _GraphCheck(draft, file)
+    bad_next = False
     for i, step in enumerate(draft.steps):
-        if step.id is None:
-            continue
-        if step.id in index:
-            first = draft.steps[index[step.id]].line
-            report(step.line, step.id, f"duplicate step id {step.id!r} (first at line {first})")
-        else:
-            index[step.id] = i
+        check.condition(step, i)
+        bad_next = not check.jump(step, i) or bad_next
+        check.placeholders(step, i)
+    if not bad_next:
+        for step in _unreachable(draft.steps, check.index):
+            check.report(
+                step.line, step.id, "step can never be reached (check 'next' jumps above it)"
+            )
+    if draft.steps and not any(step.type in INPUT_TYPES for step in draft.steps):
+        check.report(draft.field_lines.get("steps", 1), None, "the flow asks no question")
+    return check.problems
 
-    def refer(step: StepDraft, i: int, name: str, line: int, what: str, forbidden: dict) -> None:
-        if name not in index:
-            report(line, step.id, f"{what} names unknown step {name!r}")
-        elif index[name] == i:
-            report(line, step.id, f"{what} names this step itself; only earlier steps are allowed")
-        elif index[name] > i:
-            report(line, step.id, f"{what} names step {name!r}, which comes later")
-        else:
-            kind = draft.steps[index[name]].type
-            if kind in forbidden:
-                report(line, step.id, f"{what} names step {name!r}, which {forbidden[kind]}")
 
-    bad_next: set[int] = set()
-    for i, step in enumerate(draft.steps):
-        when = step.data.get("when")
-        if when is not None:
-            try:
-                condition = parse_condition(when)
-            except ConditionError as exc:
-                report(step.line_of("when"), step.id, f"condition {when!r}: {exc}")
-            else:
-                for name in condition.names:
-                    refer(step, i, name, step.line_of("when"), "condition", NO_ANSWER)
-        target = step.data.get("next")
-        if target is not None and target != END:
-            if target not in index:
-                report(step.line_of("next"), step.id, f"next: unknown step {target!r}")
-                bad_next.add(i)
-            elif index[target] <= i:
-                report(
-                    step.line_of("next"),
-                    step.id,
-                    f"next: {target!r} is not a later step (jumps only go forward, or to 'end')",
+class _GraphCheck:
+    """The problems found so far and where each step id first stands."""
+
+    def __init__(self, draft: FlowDraft, file: str) -> None:
+        self.draft = draft
+        self.file = file
+        self.problems: list[Problem] = []
+        # First occurrence wins; later duplicates are reported and then ignored.
+        self.index: dict[str, int] = {}
+        for i, step in enumerate(draft.steps):
+            if step.id is None:
+                continue
+            if step.id in self.index:
+                first = draft.steps[self.index[step.id]].line
+                self.report(
+                    step.line, step.id, f"duplicate step id {step.id!r} (first at line {first})"
                 )
-                bad_next.add(i)
+            else:
+                self.index[step.id] = i
+
+    def report(self, line: int, step_id: str | None, message: str) -> None:
+        """Record one problem."""
+        self.problems.append(Problem(self.file, line, step_id, message))
+
+    def refer(
+        self, step: StepDraft, i: int, name: str, line: int, what: str, forbidden: dict
+    ) -> None:
+        """Check that `name`, used by step `i`, is an earlier step of an allowed kind."""
+        index = self.index
+        if name not in index:
+            self.report(line, step.id, f"{what} names unknown step {name!r}")
+        elif index[name] == i:
+            self.report(
+                line, step.id, f"{what} names this step itself; only earlier steps are allowed"
+            )
+        elif index[name] > i:
+            self.report(line, step.id, f"{what} names step {name!r}, which comes later")
+        else:
+            kind = self.draft.steps[index[name]].type
+            if kind in forbidden:
+                self.report(line, step.id, f"{what} names step {name!r}, which {forbidden[kind]}")
+
+    def condition(self, step: StepDraft, i: int) -> None:
+        """The step's `when` parses and names only earlier questions."""
+        when = step.data.get("when")
+        if when is None:
+            return
+        try:
+            condition = parse_condition(when)
+        except ConditionError as exc:
+            self.report(step.line_of("when"), step.id, f"condition {when!r}: {exc}")
+        else:
+            for name in condition.names:
+                self.refer(step, i, name, step.line_of("when"), "condition", NO_ANSWER)
+
+    def jump(self, step: StepDraft, i: int) -> bool:
+        """The step's `next` goes to a later step or 'end'; False if it does not."""
+        target = step.data.get("next")
+        if target is None or target == END:
+            return True
+        if target not in self.index:
+            self.report(step.line_of("next"), step.id, f"next: unknown step {target!r}")
+            return False
+        if self.index[target] <= i:
+            self.report(
+                step.line_of("next"),
+                step.id,
+                f"next: {target!r} is not a later step (jumps only go forward, or to 'end')",
+            )
+            return False
+        return True
+
+    def placeholders(self, step: StepDraft, i: int) -> None:
+        """The step's texts parse and quote only earlier answers."""
         for field, text, line in _texts(step):
             try:
                 names = placeholder_names(text)
             except PlaceholderError as exc:
-                report(line, step.id, f"{field}: {exc}")
+                self.report(line, step.id, f"{field}: {exc}")
                 continue
             for name in names:
                 if name != FIRST_NAME:
-                    refer(step, i, name, line, f"placeholder {{{name}}} in {field}", NOT_QUOTABLE)
-
-    if not bad_next:
-        for step in _unreachable(draft.steps, index):
-            report(step.line, step.id, "step can never be reached (check 'next' jumps above it)")
-
-    if draft.steps and not any(step.type in INPUT_TYPES for step in draft.steps):
-        report(draft.field_lines.get("steps", 1), None, "the flow asks no question")
-    return problems
+                    what = f"placeholder {{{name}}} in {field}"
+                    self.refer(step, i, name, line, what, NOT_QUOTABLE)
 
 
 def _texts(step: StepDraft) -> list[tuple[str, str, int]]:
