@@ -6,6 +6,7 @@ Pure: the same input always gives the same bytes (on the same fonts and Pillow).
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -129,6 +130,29 @@ def _percent(count: int, total: int) -> int:
     return (200 * count + total) // (2 * total)
 
 
+@dataclass(frozen=True)
+class _Fonts:
+    title: Font
+    text: Font
+    value: Font
+    caption: Font
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where everything goes: decided before anything is drawn, so the height is known."""
+
+    compact: bool
+    bar_x: float
+    bar_room: float
+    scale: int
+    title_lines: list[str]
+    label_lines: list[list[str]]
+    row_heights: list[int]
+    row_gap: int
+    height: int
+
+
 def results_png(
     title: str, rows: list[tuple[str, int]], total_voters: int, caption: str = ""
 ) -> bytes:
@@ -136,83 +160,114 @@ def results_png(
     title = title[:MAX_CHARS]
     caption = caption[:MAX_CHARS]
     rows = [(str(label)[:MAX_CHARS], count) for label, count in rows]
-    title_font = _font(TITLE_SIZE, bold=True)
-    text_font = _font(TEXT_SIZE)
-    value_font = _font(TEXT_SIZE, bold=True)
-    caption_font = _font(CAPTION_SIZE)
-
-    content = WIDTH - 2 * MARGIN
+    fonts = _Fonts(
+        _font(TITLE_SIZE, bold=True),
+        _font(TEXT_SIZE),
+        _font(TEXT_SIZE, bold=True),
+        _font(CAPTION_SIZE),
+    )
     counts = [max(0, int(count)) for _, count in rows]
     total = max(0, int(total_voters))
-    scale = max(total, *counts, 1)
     values = [f"{count} · {_percent(count, total)}%" for count in counts]
-    value_room = max((_width(value_font, v) for v in values), default=0) + 16
+    layout = _layout(fonts, title, [label for label, _ in rows], counts, total, values, caption)
+
+    image = Image.new("RGB", (WIDTH, int(layout.height)), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    y = MARGIN
+    for line in layout.title_lines:
+        draw.text((MARGIN, y), line, font=fonts.title, fill=INK)
+        y += _line_height(fonts.title)
+    if layout.title_lines:
+        y += 32
+    rows_drawn = zip(layout.label_lines, counts, values, layout.row_heights, strict=True)
+    for lines, count, value, row_h in rows_drawn:
+        _draw_row(draw, fonts, layout, y, lines, count, value, row_h)
+        y += row_h + layout.row_gap
+    if rows:
+        y -= layout.row_gap
+
+    if caption:
+        y += 32
+        caption_line = _ellipsize(" ".join(caption.split()), fonts.caption, WIDTH - 2 * MARGIN)
+        draw.text((MARGIN, y), caption_line, font=fonts.caption, fill=MUTED)
+
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _layout(
+    fonts: _Fonts,
+    title: str,
+    labels: list[str],
+    counts: list[int],
+    total: int,
+    values: list[str],
+    caption: str,
+) -> _Layout:
+    content = WIDTH - 2 * MARGIN
+    scale = max(total, *counts, 1)
+    value_room = max((_width(fonts.value, v) for v in values), default=0) + 16
     bar_room = max(content - value_room, content // 2)
 
     # Short labels (single words, Yes/No) sit left of their bar on one line; longer ones above it.
     label_col = content * 0.3
-    compact = all(_width(text_font, label) <= label_col for label, _ in rows)
+    compact = all(_width(fonts.text, label) <= label_col for label in labels)
     bar_x = MARGIN + (label_col + 24 if compact else 0)
     bar_room = bar_room - (label_col + 24 if compact else 0)
 
-    title_lines = _wrap(title, title_font, content, TITLE_MAX_LINES) if title.strip() else []
+    title_lines = _wrap(title, fonts.title, content, TITLE_MAX_LINES) if title.strip() else []
     label_lines = [
-        [label] if compact else _wrap(label, text_font, content, LABEL_MAX_LINES)
-        for label, _ in rows
+        [label] if compact else _wrap(label, fonts.text, content, LABEL_MAX_LINES)
+        for label in labels
     ]
-    text_h = _line_height(text_font)
+    text_h = _line_height(fonts.text)
     row_gap = 18 if compact else 26
     row_heights = [
         max(BAR_HEIGHT, text_h) if compact else len(lines) * text_h + 6 + BAR_HEIGHT
         for lines in label_lines
     ]
-    title_h = len(title_lines) * _line_height(title_font)
-    caption_h = _line_height(caption_font) if caption else 0
+    title_h = len(title_lines) * _line_height(fonts.title)
+    caption_h = _line_height(fonts.caption) if caption else 0
     height = (
         MARGIN
         + title_h
         + (32 if title_lines else 0)
         + sum(row_heights)
-        + row_gap * max(len(rows) - 1, 0)
+        + row_gap * max(len(labels) - 1, 0)
         + (32 + caption_h if caption else 0)
         + MARGIN
     )
+    return _Layout(
+        compact, bar_x, bar_room, scale, title_lines, label_lines, row_heights, row_gap, height
+    )
 
-    image = Image.new("RGB", (WIDTH, int(height)), BACKGROUND)
-    draw = ImageDraw.Draw(image)
-    y = MARGIN
-    for line in title_lines:
-        draw.text((MARGIN, y), line, font=title_font, fill=INK)
-        y += _line_height(title_font)
-    if title_lines:
-        y += 32
 
-    for lines, count, value, row_h in zip(label_lines, counts, values, row_heights, strict=True):
-        if compact:
-            bar_y = y + (row_h - BAR_HEIGHT) / 2
-            _text_mid(draw, MARGIN, y + row_h / 2, lines[0], text_font)
-        else:
-            for i, line in enumerate(lines):
-                draw.text((MARGIN, y + i * text_h), line, font=text_font, fill=INK)
-            bar_y = y + len(lines) * text_h + 6
-        radius = BAR_HEIGHT // 4
-        draw.rounded_rectangle(
-            (bar_x, bar_y, bar_x + bar_room, bar_y + BAR_HEIGHT), radius=radius, fill=TRACK
-        )
-        end = bar_x
-        if count > 0:
-            end = bar_x + max(bar_room * count / scale, 2 * radius)
-            draw.rounded_rectangle((bar_x, bar_y, end, bar_y + BAR_HEIGHT), radius=radius, fill=BAR)
-        _text_mid(draw, end + 14, bar_y + BAR_HEIGHT / 2, value, value_font)
-        y += row_h + row_gap
-    if rows:
-        y -= row_gap
-
-    if caption:
-        y += 32
-        caption_line = _ellipsize(" ".join(caption.split()), caption_font, content)
-        draw.text((MARGIN, y), caption_line, font=caption_font, fill=MUTED)
-
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+def _draw_row(
+    draw: ImageDraw.ImageDraw,
+    fonts: _Fonts,
+    layout: _Layout,
+    y: float,
+    lines: list[str],
+    count: int,
+    value: str,
+    row_h: int,
+) -> None:
+    text_h = _line_height(fonts.text)
+    if layout.compact:
+        bar_y = y + (row_h - BAR_HEIGHT) / 2
+        _text_mid(draw, MARGIN, y + row_h / 2, lines[0], fonts.text)
+    else:
+        for i, line in enumerate(lines):
+            draw.text((MARGIN, y + i * text_h), line, font=fonts.text, fill=INK)
+        bar_y = y + len(lines) * text_h + 6
+    bar_x, bar_room = layout.bar_x, layout.bar_room
+    radius = BAR_HEIGHT // 4
+    draw.rounded_rectangle(
+        (bar_x, bar_y, bar_x + bar_room, bar_y + BAR_HEIGHT), radius=radius, fill=TRACK
+    )
+    end = bar_x
+    if count > 0:
+        end = bar_x + max(bar_room * count / layout.scale, 2 * radius)
+        draw.rounded_rectangle((bar_x, bar_y, end, bar_y + BAR_HEIGHT), radius=radius, fill=BAR)
+    _text_mid(draw, end + 14, bar_y + BAR_HEIGHT / 2, value, fonts.value)
