@@ -215,59 +215,86 @@ def parse_quick_poll(text: str) -> PollSpec | list[str]:
     if command:
         body = body[command.end() :]
     problems: list[str] = []
-    switches: set[str] = set()
-    scale: tuple[int, int] | None = None
-    timer: int | None = None
-    while True:
-        body = body.lstrip()
-        flag = _FLAG.match(body)
-        if not flag:
-            break
-        prefix, name = flag.group(1), flag.group(2).lower()
-        if name not in _SWITCHES and name not in ("scale", "timer"):
-            if prefix != "--":
-                break  # a dash starting the question, not a flag
-            problems.append(f"unknown flag --{name} (known: {KNOWN_FLAGS})")
-            body = body[flag.end() :]
-            continue
-        body = body[flag.end() :].lstrip()
-        if name == "scale":
-            found = _RANGE.match(body)
-            if not found:
-                problems.append("--scale needs a range such as --scale 1-5")
-                continue
-            body = body[found.end() :]
-            low, high = int(found.group(1)), int(found.group(2))
-            if not (SCALE_LOW <= low < high <= SCALE_HIGH):
-                problems.append(
-                    f"--scale needs a range from {SCALE_LOW} to {SCALE_HIGH} with low < high"
-                )
-            scale = (low, high)
-        elif name == "timer":
-            found = _SECONDS.match(body)
-            if not found:
-                problems.append("--timer needs seconds, such as --timer 60")
-                continue
-            body = body[found.end() :]
-            unit = (found.group(2) or "s").lower()
-            timer = int(found.group(1)) * (60 if unit.startswith("m") else 1)
-            if not TIMER_MIN <= timer <= TIMER_MAX:
-                problems.append(f"--timer must be between {TIMER_MIN} and {TIMER_MAX} seconds")
-        else:
-            switches.add(_SWITCHES[name])
+    flags = _QuickFlags()
+    body = flags.read(body, problems)
+    poll_type = flags.poll_type(problems)
+    question, answers = _question_and_answers(body, problems)
+    spec = _quick_spec(poll_type, answers, flags, problems)
+    if problems:
+        return problems
+    return PollSpec(id=QUICK_POLL_ID, type=poll_type, question=question, **spec)
 
-    kinds = [k for k in ("multi", "words") if k in switches] + (["scale"] if scale else [])
-    if len(kinds) > 1:
-        problems.append("use only one of --multi, --scale, --words")
-    if scale is not None:
-        poll_type = PollType.SCALE
-    elif "words" in switches:
-        poll_type = PollType.WORDS
-    elif "multi" in switches:
-        poll_type = PollType.MULTIPLE_CHOICE
-    else:
-        poll_type = PollType.SINGLE_CHOICE
 
+class _QuickFlags:
+    """The flags in front of a quick poll's question."""
+
+    def __init__(self) -> None:
+        self.switches: set[str] = set()
+        self.scale: tuple[int, int] | None = None
+        self.timer: int | None = None
+
+    def read(self, body: str, problems: list[str]) -> str:
+        """Read the flags at the start of `body`; returns the rest."""
+        while True:
+            body = body.lstrip()
+            flag = _FLAG.match(body)
+            if not flag:
+                return body
+            prefix, name = flag.group(1), flag.group(2).lower()
+            if name not in _SWITCHES and name not in ("scale", "timer"):
+                if prefix != "--":
+                    return body  # a dash starting the question, not a flag
+                problems.append(f"unknown flag --{name} (known: {KNOWN_FLAGS})")
+                body = body[flag.end() :]
+                continue
+            body = body[flag.end() :].lstrip()
+            if name == "scale":
+                body = self._scale(body, problems)
+            elif name == "timer":
+                body = self._timer(body, problems)
+            else:
+                self.switches.add(_SWITCHES[name])
+
+    def _scale(self, body: str, problems: list[str]) -> str:
+        found = _RANGE.match(body)
+        if not found:
+            problems.append("--scale needs a range such as --scale 1-5")
+            return body
+        low, high = int(found.group(1)), int(found.group(2))
+        if not (SCALE_LOW <= low < high <= SCALE_HIGH):
+            problems.append(
+                f"--scale needs a range from {SCALE_LOW} to {SCALE_HIGH} with low < high"
+            )
+        self.scale = (low, high)
+        return body[found.end() :]
+
+    def _timer(self, body: str, problems: list[str]) -> str:
+        found = _SECONDS.match(body)
+        if not found:
+            problems.append("--timer needs seconds, such as --timer 60")
+            return body
+        unit = (found.group(2) or "s").lower()
+        self.timer = int(found.group(1)) * (60 if unit.startswith("m") else 1)
+        if not TIMER_MIN <= self.timer <= TIMER_MAX:
+            problems.append(f"--timer must be between {TIMER_MIN} and {TIMER_MAX} seconds")
+        return body[found.end() :]
+
+    def poll_type(self, problems: list[str]) -> PollType:
+        """The poll type the flags ask for (single choice without any)."""
+        switches = self.switches
+        kinds = [k for k in ("multi", "words") if k in switches] + (["scale"] if self.scale else [])
+        if len(kinds) > 1:
+            problems.append("use only one of --multi, --scale, --words")
+        if self.scale is not None:
+            return PollType.SCALE
+        if "words" in switches:
+            return PollType.WORDS
+        if "multi" in switches:
+            return PollType.MULTIPLE_CHOICE
+        return PollType.SINGLE_CHOICE
+
+
+def _question_and_answers(body: str, problems: list[str]) -> tuple[str, list[str]]:
     parts = [p.strip() for p in (body.split("|") if "|" in body else body.splitlines())]
     if "|" not in body:
         parts = [p for p in parts if p]
@@ -280,10 +307,16 @@ def parse_quick_poll(text: str) -> PollSpec | list[str]:
         problems.append(
             f"question is too long ({len(question)} characters, at most {QUESTION_MAX})"
         )
+    return question, answers
 
+
+def _quick_spec(
+    poll_type: PollType, answers: list[str], flags: _QuickFlags, problems: list[str]
+) -> dict:
+    switches = flags.switches
     spec: dict = {"anonymous": "named" not in switches, "show_results": "show_results" in switches}
-    if timer is not None:
-        spec["timer"] = timer
+    if flags.timer is not None:
+        spec["timer"] = flags.timer
     if poll_type in CHOICE_POLLS:
         problems.extend(_quick_options(answers))
         options = {chr(ord("a") + i): label for i, label in enumerate(answers[:OPTIONS_MAX])}
@@ -297,15 +330,13 @@ def parse_quick_poll(text: str) -> PollSpec | list[str]:
             problems.extend(f"label {n} is empty" for n, a in enumerate(answers, 1) if not a)
             problems.extend(_too_long(answers, "label"))
             spec["min_label"], spec["max_label"] = answers
-        if scale is not None:
-            spec["min"], spec["max"] = scale
+        if flags.scale is not None:
+            spec["min"], spec["max"] = flags.scale
     else:
         if answers:
             problems.append("a words poll takes no options")
         spec["max_words"] = DEFAULT_MAX_WORDS
-    if problems:
-        return problems
-    return PollSpec(id=QUICK_POLL_ID, type=poll_type, question=question, **spec)
+    return spec
 
 
 def _quick_options(answers: list[str]) -> list[str]:

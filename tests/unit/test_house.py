@@ -18,7 +18,6 @@ ALLOWED = {
     "bot/services/privacy.py:personal_data",
     "storage/models.py",
     "storage/repo.py",
-    "flows/agenda.py:parse_quick_poll",
 }
 
 
