@@ -24,7 +24,7 @@ CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w")
 
 _ID = r"[1-9][0-9]{0,8}"
 _INDEX = r"0|[1-9][0-9]{0,3}"
-_CODE = r"[a-z0-9_]{1,24}"  # option codes, as flows.schema.OPTION_CODE
+_CODE = r"[a-z0-9_]{1,24}"  # option codes, as flows.schema_nodes.OPTION_CODE
 _FLOW = r"[a-z0-9][a-z0-9_-]{0,61}"  # flow ids, as flows.schema.FLOW_ID
 # The engine's button actions: an option, a toggle, a scale point (maybe negative), done, skip.
 _ACTION = rf"done|skip|(?:opt|tog):{_CODE}|opt:-[1-9][0-9]{{0,3}}"
