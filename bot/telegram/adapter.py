@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 # be dropped when a group's queue is long.
 GROUP_ACTIONS = frozenset({"poll", "close"})
 MAX_ANSWER = 200  # answerCallbackQuery text
+REPLY_WAIT = 3.0
 
 
 class TelegramMediaStore:
@@ -210,8 +213,13 @@ class TelegramAdapter:
     async def replies_sent(self, chat_id: int) -> None:
         """Return once the direct replies queued for `chat_id` went out: the intake waits
         for this before the chat's next update, so that one sees the message ids (of the
-        question on screen) the last one's replies produced. Bulk messages do not hold it."""
-        await self.outbound.wait_replies(chat_id)
+        question on screen) the last one's replies produced. Bulk messages do not hold it,
+        nor does a group (its 20 a minute would hold the intake's watermark for minutes),
+        and no chat holds it longer than REPLY_WAIT seconds."""
+        if chat_id < 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.outbound.wait_replies(chat_id), REPLY_WAIT)
 
     # --- live results and campaign progress ----------------------------------------------
     def progress_changed(self, campaign_id: int) -> None:
