@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--token", default="123456:TEST-token")
     ap.add_argument("--username", default="backbone_test_bot")
-    ap.add_argument("--spec", default=None, help="path of api.json (default: tests/fakebot/botapi/api.json)")
+    ap.add_argument(
+        "--spec", default=None, help="path of api.json (default: tests/fakebot/botapi/api.json)"
+    )
     ap.add_argument("--chat", type=int, default=None, help="chat interactively as this user id")
     ap.add_argument("--name", default="Lea", help="first name of the interactive user")
     ap.add_argument("--lang", default="de", help="language_code of the interactive user")
