@@ -34,9 +34,9 @@ def _too_long() -> set[str]:
         if source.count("\n") > MODULE_LINES:
             found.add(name)
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if node.end_lineno - node.lineno + 1 > FUNCTION_LINES:
-                    found.add(f"{name}:{node.name}")
+            is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_function and node.end_lineno - node.lineno + 1 > FUNCTION_LINES:
+                found.add(f"{name}:{node.name}")
     return found
 
 
