@@ -32,7 +32,7 @@ Handle = Callable[[Any], Awaitable[None]]
 KeyOf = Callable[[Any], int]
 
 LONG_POLL = 20  # seconds getUpdates may wait when nothing is in flight
-LOOKAHEAD_PAUSE = 0.05  # seconds to wait for progress when a fetch brought nothing new
+LOOKAHEAD_PAUSE = 0.05  # seconds between fetches while updates are in flight
 BATCH = 100  # the most updates one getUpdates returns (Telegram's default limit)
 
 
@@ -60,8 +60,7 @@ class Intake:
         self._newest: int | None = None
         self._lanes: dict[int, deque[tuple[int, Any]]] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._progress = asyncio.Event()  # some update was handled
-        self._moved = asyncio.Event()  # ... and the watermark moved
+        self._moved = asyncio.Event()  # the watermark moved
 
     @property
     def watermark(self) -> int | None:
@@ -116,7 +115,6 @@ class Intake:
                 lane.popleft()
                 lowest = update_id == min(self._in_flight)
                 self._in_flight.discard(update_id)
-                self._progress.set()
                 if lowest:
                     self._moved.set()
         finally:
@@ -157,19 +155,15 @@ class Intake:
                 backoff = min(backoff * 2, 30)
                 continue
             backoff = 1.0
-            self._progress.clear()
             self._moved.clear()
-            new = self.take(fetched)
+            self.take(fetched)
             if not self._in_flight:
                 continue
-            if len(fetched) >= BATCH:
-                # A full batch from the watermark: asking again before the watermark moves
-                # would bring the same updates (and cost parsing them again).
-                await self._until(self._moved, stopping, None)
-            elif new == 0:
-                # Everything fetched is still being handled: wait a moment for progress
-                # instead of asking Telegram again at once.
-                await self._until(self._progress, stopping, LOOKAHEAD_PAUSE)
+            # Asking again before the watermark moves brings the in-flight updates again (and
+            # at most a few new ones): after a full batch wait for it to move; otherwise give
+            # it LOOKAHEAD_PAUSE, so a new update waits at most that long to be fetched.
+            full = len(fetched) >= BATCH
+            await self._until(self._moved, stopping, None if full else LOOKAHEAD_PAUSE)
 
     @staticmethod
     async def _until(event: asyncio.Event, stopping: asyncio.Task, timeout: float | None):
