@@ -342,15 +342,6 @@ class PollDesk(GroupPolls, Voting):
         ctx.out.replies.append(ResultsChanged(poll.id))
         return True
 
-    async def session_code_typed(self, ctx: Ctx, text: str) -> bool:
-        """A typed join code (case-insensitive) of an open session joins it."""
-        code = text.strip().upper()
-        if not CODE_PATTERN.match(code):
-            return False
-        if not await queries.open_session_with_code(ctx.repo, code):
-            return False
-        return await self.join(ctx, code)
-
     async def live_view(self, repo: Repo, poll_id: int, t: Translator) -> EditText | None:
         """The facilitator's live results message as it should look now."""
         poll = await queries.poll(repo, poll_id)
