@@ -26,10 +26,8 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -42,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.common import BenchError, pg_admin
+from bench.common import BenchError, pg_admin, run_in_workdir
 from bot.settings import Settings
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -437,19 +435,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-campaigns-"))
-    try:
-        print(asyncio.run(bench(args, workdir)))
-        return 0
-    except BenchError as exc:
-        args.keep = True
-        print(f"benchmark broke: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir(
+        "bench-campaigns-", args, lambda workdir: asyncio.run(bench(args, workdir))
+    )
 
 
 if __name__ == "__main__":

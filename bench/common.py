@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
 
 class BenchError(Exception):
     """The run itself broke; the benchmark has no figures to show."""
@@ -16,3 +23,22 @@ async def pg_admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def run_in_workdir(prefix: str, args: argparse.Namespace, bench: Callable[[Path], str]) -> int:
+    """Run `bench` in a fresh temp dir and print its figures; exit status 0, or 1 when the run
+    itself broke. The dir is kept (for the bot's log) then, with --keep, or when the run set
+    `args.keep` because the bot logged a traceback."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        print(bench(workdir))
+        return 0
+    except BenchError as exc:
+        args.keep = True
+        print(f"benchmark broke: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -19,9 +19,7 @@ import heapq
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -34,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.common import BenchError, pg_admin
+from bench.common import BenchError, pg_admin, run_in_workdir
 from bot.services.polls import voter_key
 from storage.models import Identity, Poll, Vote
 from storage.repo import Database
@@ -442,19 +440,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-polls-"))
-    try:
-        print(bench(args, workdir))
-        return 0
-    except BenchError as exc:
-        args.keep = args.keep or any(workdir.glob("bot-*.log"))  # for the bot's log
-        print(f"benchmark broke: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("bench-polls-", args, lambda workdir: bench(args, workdir))
 
 
 if __name__ == "__main__":

@@ -19,17 +19,15 @@ import argparse
 import heapq
 import itertools
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.common import BenchError
+from bench.common import BenchError, run_in_workdir
 from bench.polls import DEFAULT_POSTGRES_URL, FACILITATOR, bot_env, check_votes, fresh_database
 from bench.polls import percentile as pct
 from tests.e2e.conftest import TOKEN, BotProcess
@@ -278,21 +276,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-room-"))
-    try:
+
+    def run(workdir: Path) -> str:
         anchor_ms = [] if args.no_anchor else anchor(args.participants, workdir)
         scene, latencies, votes = room(args, workdir)
-        print(report(args, scene, latencies, votes, anchor_ms))
-        return 0
-    except BenchError as exc:
-        args.keep = True
-        print(f"benchmark broke: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        return report(args, scene, latencies, votes, anchor_ms)
+
+    return run_in_workdir("bench-room-", args, run)
 
 
 if __name__ == "__main__":

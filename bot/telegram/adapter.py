@@ -76,6 +76,7 @@ class TelegramAdapter:
         self.outbound = Outbound(pacer or SendPacer())
         self.carrier = Carrier(app, conversation)
         self.refresher = Refresher(self._refresh)
+        self._shown: dict[Key, object] = {}  # the live-results edit last made, per poll
         self.campaigns = None  # the CampaignRunner, set by the composition root
         self.timers: TimerSweep | None = None  # set by the composition root
 
@@ -230,7 +231,10 @@ class TelegramAdapter:
         kind, ident = key
         if kind == "poll":
             edit = await self.conversation.live_results(ident)
-            if edit is not None:
+            # A repeated tap changes no figure: an edit that repeats what the message shows
+            # is refused by Telegram and would only use up the chat's budget.
+            if edit is not None and self._shown.get(key) != edit:
+                self._shown[key] = edit
                 self.outbound.put(edit.chat_id, lambda: self.carrier.carry_out(edit), urgent=False)
         elif self.campaigns is not None:
             view = await self.campaigns.progress_view(ident)
