@@ -391,7 +391,11 @@ def report(
 
 
 # --- main --------------------------------------------------------------------------------
-def bench(args: argparse.Namespace, workdir: Path) -> str:
+@contextmanager
+def running_bot(args: argparse.Namespace, workdir: Path) -> Iterator[tuple]:
+    """A fresh database, the fake Bot API and `backbone run` against them: (server, bot, url).
+    A simulated person's timeout becomes a BenchError; a bot that logged a traceback keeps
+    the temp dir (`args.keep`)."""
     with (
         fresh_database(args.database, args.postgres_url, workdir) as url,
         FakeBotAPI(token=TOKEN) as server,
@@ -402,15 +406,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> str:
                 bot.start(timeout=120)
             except AssertionError as exc:
                 raise BenchError(str(exc)) from None
-            with ThreadPoolExecutor(THREADS, thread_name_prefix="person") as pool:
-                code, results_message_id = open_session_and_poll(server)
-                setup = join_everyone(server, code, results_message_id, args.participants, pool)
-                server.wait_idle(timeout=STEP_TIMEOUT, quiet=QUIET)
-                plans = plan_votes(setup.people, args.seconds, random.Random(args.seed))
-                assert bot.proc is not None
-                voting = vote(setup, plans, args.seconds, pool, bot.proc.pid)
-            wait_for_answers(server, voting, STEP_TIMEOUT, bot)
-            return report(args, server, setup, voting, url)
+            yield server, bot, url
         except AssertionError as exc:  # a wait_for of a simulated person timed out
             raise BenchError(str(exc)[-3000:]) from None
         finally:
@@ -418,6 +414,19 @@ def bench(args: argparse.Namespace, workdir: Path) -> str:
             if "Traceback" in bot.log():
                 print(f"the bot logged errors; see {bot.log_path}", file=sys.stderr)
                 args.keep = True
+
+
+def bench(args: argparse.Namespace, workdir: Path) -> str:
+    with running_bot(args, workdir) as (server, bot, url):
+        with ThreadPoolExecutor(THREADS, thread_name_prefix="person") as pool:
+            code, results_message_id = open_session_and_poll(server)
+            setup = join_everyone(server, code, results_message_id, args.participants, pool)
+            server.wait_idle(timeout=STEP_TIMEOUT, quiet=QUIET)
+            plans = plan_votes(setup.people, args.seconds, random.Random(args.seed))
+            assert bot.proc is not None
+            voting = vote(setup, plans, args.seconds, pool, bot.proc.pid)
+        wait_for_answers(server, voting, STEP_TIMEOUT, bot)
+        return report(args, server, setup, voting, url)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -28,9 +28,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bench.common import BenchError, run_in_workdir
-from bench.polls import DEFAULT_POSTGRES_URL, FACILITATOR, bot_env, check_votes, fresh_database
+from bench.polls import DEFAULT_POSTGRES_URL, FACILITATOR, check_votes, running_bot
 from bench.polls import percentile as pct
-from tests.e2e.conftest import TOKEN, BotProcess
+from tests.e2e.conftest import TOKEN
 from tests.e2e.helpers import act, onboard
 from tests.fakebot import FakeBotAPI, SimUser
 
@@ -156,45 +156,29 @@ def wait_acked(server: FakeBotAPI, query_ids: list[str], timeout: float) -> None
 # --- the real bot ------------------------------------------------------------------------
 def room(args: argparse.Namespace, workdir: Path) -> tuple[Scene, list[float], str]:
     rng = random.Random(args.seed)
-    with (
-        fresh_database(args.database, args.postgres_url, workdir) as url,
-        FakeBotAPI(token=TOKEN) as server,
-    ):
-        bot = BotProcess(server, bot_env(server, url, workdir), workdir)
-        try:
-            try:
-                bot.start(timeout=120)
-            except AssertionError as exc:
-                raise BenchError(str(exc)) from None
-            admin = server.user(FACILITATOR, "Facilitator", "en")
-            onboard(admin, payload="", expect="")
-            message = act(admin, lambda: admin.send("/session Room"), "?start=", timeout=60)
-            code = message.content.split("?start=S", 1)[1].split()[0]
-            server.wait_idle(timeout=60, quiet=1.0)
-            people = [
-                Person(
-                    server.user(FIRST_PERSON + i, f"P{i}", "en"),
-                    rng.uniform(0, args.join_seconds),
-                    rng.choice(LABELS),
-                )
-                for i in range(args.participants)
-            ]
-            scene = Scene(people)
-            play(server, scene, code, admin, args.join_seconds / 2, args.seed)
-            query_ids = [p.query_id for p in people]
-            wait_acked(server, query_ids, TIMEOUT)
-            latencies = ack_latencies(server, query_ids)
-            server.wait_idle(timeout=TIMEOUT, quiet=QUIET)
-            final = SimpleNamespace(final={p.user.id: p.choice for p in people})
-            stored, exactly_once = check_votes(url, final)
-            return scene, latencies, f"{stored} · exactly once: {exactly_once}"
-        except AssertionError as exc:
-            raise BenchError(str(exc)[-3000:]) from None
-        finally:
-            bot.stop()
-            if "Traceback" in bot.log():
-                print(f"the bot logged errors; see {bot.log_path}", file=sys.stderr)
-                args.keep = True
+    with running_bot(args, workdir) as (server, _bot, url):
+        admin = server.user(FACILITATOR, "Facilitator", "en")
+        onboard(admin, payload="", expect="")
+        message = act(admin, lambda: admin.send("/session Room"), "?start=", timeout=60)
+        code = message.content.split("?start=S", 1)[1].split()[0]
+        server.wait_idle(timeout=60, quiet=1.0)
+        people = [
+            Person(
+                server.user(FIRST_PERSON + i, f"P{i}", "en"),
+                rng.uniform(0, args.join_seconds),
+                rng.choice(LABELS),
+            )
+            for i in range(args.participants)
+        ]
+        scene = Scene(people)
+        play(server, scene, code, admin, args.join_seconds / 2, args.seed)
+        query_ids = [p.query_id for p in people]
+        wait_acked(server, query_ids, TIMEOUT)
+        latencies = ack_latencies(server, query_ids)
+        server.wait_idle(timeout=TIMEOUT, quiet=QUIET)
+        final = SimpleNamespace(final={p.user.id: p.choice for p in people})
+        stored, exactly_once = check_votes(url, final)
+        return scene, latencies, f"{stored} · exactly once: {exactly_once}"
 
 
 # --- the anchor --------------------------------------------------------------------------
