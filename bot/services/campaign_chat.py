@@ -31,8 +31,8 @@ DEADLINES = (7, 14, 28)
 REMINDERS = {"3,7": [3, 7], "3": [3], "-": []}
 
 
-def _w(campaign_id: int | str, *parts: object) -> str:
-    return callbacks.choice("w", ":".join(str(p) for p in (campaign_id, *parts)))
+def _w(campaign_id: int | str, step: str, choice: object = None) -> str:
+    return callbacks.button(callbacks.WizardStep(campaign_id, step, choice))
 
 
 class CampaignChat:

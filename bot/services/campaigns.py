@@ -217,7 +217,8 @@ def message_for(
     text = text.replace("{title}", title).replace("{deadline}", deadline)
     label = t.gettext("▶ Continue") if claimed.started else t.gettext("▶ Start")
     footer = t.gettext("(Send /stop if you do not want these messages.)")
-    return f"{text}\n\n{footer}", [[(label, callbacks.choice("g", str(campaign.id)))]]
+    start = callbacks.button(callbacks.CampaignStart(campaign.id))
+    return f"{text}\n\n{footer}", [[(label, start)]]
 
 
 def status_name(status: str, t: Translator) -> str:

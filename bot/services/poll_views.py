@@ -110,7 +110,7 @@ def ballot(poll: Poll, t: Translator, interview_open: bool = False) -> tuple[str
     if spec.type == "scale":
         numbers = [str(n) for n in range(spec.min, spec.max + 1)]
         rows = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
-        keys = [[(n, callbacks.choice("v", f"{poll.id}:{n}")) for n in row] for row in rows]
+        keys = [[(n, callbacks.button(callbacks.Vote(poll.id, n))) for n in row] for row in rows]
         legend = ""
         if spec.min_label or spec.max_label:
             legend = (
@@ -118,7 +118,7 @@ def ballot(poll: Poll, t: Translator, interview_open: bool = False) -> tuple[str
             )
         return f"{ballot_head(spec)}{legend}", keys
     keys = [
-        [(label, callbacks.choice("v", f"{poll.id}:{code}"))]
+        [(label, callbacks.button(callbacks.Vote(poll.id, code)))]
         for code, label in spec.options.items()
     ]
     text = ballot_head(spec)

@@ -154,7 +154,7 @@ class PollDesk(GroupPolls, Voting):
             return None
         upcoming = agenda.polls[session.agenda_position]
         label = t.gettext("▶ Next poll: {question}").format(question=upcoming.question)[:60]
-        return [[(label, callbacks.choice("n", str(session.id)))]]
+        return [[(label, callbacks.button(callbacks.NextPoll(session.id)))]]
 
     async def end_session(self, ctx: Ctx, session: PollSession) -> None:
         """Close the open poll (final results) and the session."""
@@ -219,7 +219,7 @@ class PollDesk(GroupPolls, Voting):
             SendText(
                 session.facilitator_chat_id,
                 results_text(spec, res, ctx.t, final=False),
-                [[(ctx.t.gettext("⏹ Close poll"), callbacks.choice("k", str(poll.id)))]],
+                [[(ctx.t.gettext("⏹ Close poll"), callbacks.button(callbacks.ClosePoll(poll.id)))]],
                 results_poll_id=poll.id,
             )
         )
@@ -348,7 +348,7 @@ class PollDesk(GroupPolls, Voting):
         if poll is None or not poll.results_message_id or poll.status != PollStatus.OPEN:
             return None
         res = await results(repo, poll)
-        keys = [[(t.gettext("⏹ Close poll"), callbacks.choice("k", str(poll.id)))]]
+        keys = [[(t.gettext("⏹ Close poll"), callbacks.button(callbacks.ClosePoll(poll.id)))]]
         return EditText(
             poll.results_chat_id,
             poll.results_message_id,
