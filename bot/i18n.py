@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import string
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -22,7 +24,25 @@ LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
 # The language the msgids are written in.
 SOURCE_LOCALE = "en"
-LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+# Each language under its own name, as a person who reads it looks for it.
+LANGUAGE_NAMES = {
+    "de": "Deutsch",
+    "en": "English",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "uk": "Українська",
+    "ru": "Русский",
+}
+# Unicode direction isolates (UAX #9): the text between them is laid out on its own, so a
+# Latin name or a number inside Arabic text keeps its order and does not drag its neighbours.
+FSI = "\u2068"  # first strong isolate: direction from the value's first strong character
+LRI = "\u2066"  # left-to-right isolate: codes, numbers
+RLI = "\u2067"
+PDI = "\u2069"
+_ISOLATES = (FSI, LRI, RLI, PDI)
+# Marks Babel puts into some formats (Arabic dates): invisible, but a person who copies
+# the example should be able to send it back.
+_BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u061c"))
 
 
 @cache
@@ -33,6 +53,55 @@ def available_locales() -> tuple[str, ...]:
 
 
 @cache
+def is_rtl(locale: str) -> bool:
+    """True for languages written right to left (Arabic, ...)."""
+    try:
+        return Locale.parse(locale.replace("-", "_")).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def isolate(value: object, ltr: bool = False) -> str:
+    """`value` between direction isolates (FSI, or LRI for codes and numbers) and PDI."""
+    return f"{LRI if ltr else FSI}{value}{PDI}"
+
+
+def strip_isolates(text: str) -> str:
+    """`text` without the direction isolates this module adds."""
+    return text.translate(dict.fromkeys(map(ord, _ISOLATES)))
+
+
+def isolate_placeholders(text: str) -> str:
+    """Every `{placeholder}` of a format string wrapped in FSI…PDI; the placeholders stay.
+
+    Text that is not a valid format string is returned unchanged (it is formatted nowhere).
+    """
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return text
+    out: list[str] = []
+    for literal, field, spec, conversion in parts:
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if field is None:
+            continue
+        inner = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        out.append(f"{FSI}{{{inner}}}{PDI}")
+    return "".join(out)
+
+
+def _isolate_catalog(catalog: Catalog) -> None:
+    """Isolate the interpolated values of every translation (right-to-left languages)."""
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.string, tuple | list):
+            message.string = tuple(isolate_placeholders(s) if s else s for s in message.string)
+        elif message.string:
+            message.string = isolate_placeholders(message.string)
+
+
+@cache
 def _translations(locale: str) -> NullTranslations:
     po = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po.exists():
@@ -40,6 +109,10 @@ def _translations(locale: str) -> NullTranslations:
     # Compile in memory: no binary .mo files in the repository, no build step to forget.
     with po.open("rb") as fh:
         catalog = read_po(fh, locale=locale)
+    if is_rtl(locale):
+        # Names, pseudonyms, numbers and codes are often Latin inside Arabic text: isolate
+        # them where they are interpolated, so every call site gets it without knowing.
+        _isolate_catalog(catalog)
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
@@ -69,6 +142,11 @@ class Translator:
     def _t(self) -> NullTranslations:
         return _translations(self.locale)
 
+    @property
+    def rtl(self) -> bool:
+        """True if this locale is written right to left."""
+        return is_rtl(self.locale)
+
     def gettext(self, message: str) -> str:
         """The translation of `message`, or `message` itself."""
         return self._t.gettext(message)
@@ -77,9 +155,21 @@ class Translator:
         """The plural-aware translation."""
         return self._t.ngettext(singular, plural, n)
 
+    def isolate(self, value: object, ltr: bool = False) -> str:
+        """`value` isolated for right-to-left text; unchanged in left-to-right locales."""
+        return isolate(value, ltr) if self.rtl else str(value)
+
     def datetime(self, value: datetime) -> str:
         """A timestamp in the configured time zone, formatted for the locale."""
         return format_datetime(value, "medium", tzinfo=ZoneInfo(self.timezone), locale=self.locale)
+
+    def date(self, value: date, format: str = "medium") -> str:
+        """A date formatted for the locale."""
+        return format_date(value, format, locale=self.locale)
+
+    def example_date(self, value: date) -> str:
+        """A short date as a person could type it back (no invisible direction marks)."""
+        return format_date(value, "short", locale=self.locale).translate(_BIDI_MARKS)
 
     def number(self, value: float) -> str:
         """A number formatted for the locale."""

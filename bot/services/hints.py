@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_date
-
 from bot.i18n import Translator
 from flows.engine import Rejected
 
@@ -47,7 +45,7 @@ def hint(rejected: Rejected, t: Translator) -> str:
             min=t.number(p.get("min")), max=t.number(p.get("max"))
         )
     if reason == "not_a_date":
-        example = format_date(date(2026, 3, 31), "short", locale=t.locale)
+        example = t.example_date(date(2026, 3, 31))
         return t.gettext("Please send a date, for example {example}.").format(example=example)
     if reason in ("unknown_option", "use_buttons"):
         return t.gettext("Please tap one of the buttons.")
