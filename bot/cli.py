@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli_campaigns import campaign_app, groups_app
-from bot.cli_common import _fail, _settings, _with_db
+from bot.cli_common import _confirm, _database_errors, _fail, _settings, _with_db
 from bot.cli_export import export_app
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    pass
+    from flows.model import Flow
 
 app = typer.Typer(
     help="backbone-bot: interviews, live polls and check-up campaigns on Telegram.",
@@ -33,15 +33,41 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(export_app, name="export")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"backbone-bot {version('backbone-bot')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            typer.echo("backbone-bot (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """backbone-bot: interviews, live polls and check-up campaigns on Telegram."""
+
+
 @app.command()
 def run() -> None:
     """Start the bot (long polling); migrates the database first."""
     settings = _settings(require_token=True)
     from bot.app import StartupError
     from bot.app import run as run_bot
+    from bot.logs import setup_logging
 
+    setup_logging(settings.log_level, settings.log_format)
     try:
-        run_bot(settings)
+        with _database_errors(settings.database_url):
+            run_bot(settings)
     except SettingsError as exc:
         _fail(f"configuration error: {exc}")
     except StartupError as exc:
@@ -56,7 +82,8 @@ def db_upgrade(revision: str = "head") -> None:
     settings = _settings()
     from storage.migrate import upgrade
 
-    upgrade(settings.database_url, revision)
+    with _database_errors(settings.database_url):
+        upgrade(settings.database_url, revision)
     typer.echo(f"database at revision {revision}")
 
 

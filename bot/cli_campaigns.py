@@ -5,7 +5,7 @@ every change is audited with the actor "cli" and pseudonyms only. Nothing here s
 message: a confirmed campaign is `scheduled`, and the running bot invites at its start time.
 
 Exit codes: 2 for bad arguments (one line), 1 for something unknown (flow, group, campaign,
-code name), a refused change or a declined confirmation.
+pseudonym), a refused change or a declined confirmation.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """What the shell commands share: one-line errors with exit codes, settings, the database,
-and the checks of group names and code names."""
+and the checks of group names and pseudonyms."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
@@ -38,16 +39,48 @@ def _settings(require_token: bool = False) -> Settings:
         raise  # unreachable
 
 
+def _confirm(question: str, yes: bool) -> None:
+    """Ask before something that cannot be undone; `--yes` skips the question. No answer
+    (no terminal, end of input) is a no: exit 1, nothing done."""
+    if yes:
+        return
+    try:
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort:
+        agreed = False
+    if not agreed:
+        typer.echo("Nothing was changed.", err=True)
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """A database that is missing, not migrated or cannot be reached: one line, exit 2."""
+    from storage.db import DatabaseProblem, unreachable
+
+    try:
+        yield
+    except DatabaseProblem as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        problem = unreachable(exc, url)
+        if problem is None:
+            raise
+        _fail(str(problem))
+
+
 def _with_db(
     settings: Settings,
     go: Callable[[Database], Awaitable[T]],
     refused: tuple[type[Exception], ...] = (Refused,),
 ) -> T:
-    """Run `go(db)` against the configured database; a `refused` error becomes exit 1 with
-    its message."""
+    """Run `go(db)` against the configured database, which must exist and be migrated (it is
+    never created here); a `refused` error becomes exit 1 with its message."""
+    from storage.migrate import check_ready
     from storage.repo import Database
 
     async def _go() -> T:
+        await check_ready(settings.database_url)
         db = Database(settings.database_url)
         try:
             return await go(db)
@@ -55,7 +88,8 @@ def _with_db(
             await db.dispose()
 
     try:
-        return asyncio.run(_go())
+        with _database_errors(settings.database_url):
+            return asyncio.run(_go())
     except refused as exc:
         _fail(str(exc.args[0] if exc.args else exc), code=1)
         raise  # unreachable
@@ -79,7 +113,7 @@ def _pseudonyms(values: list[str]) -> list[str]:
     for value in values:
         clean = value.strip().upper()
         if not PSEUDONYM.match(clean):
-            _fail(f"not a code name: {value!r} (e.g. P-7K3M9Q)")
+            _fail(f"not a pseudonym: {value!r} (e.g. P-7K3M9Q)")
         if clean not in out:
             out.append(clean)
     return out

@@ -36,7 +36,7 @@ async def _people(repo: Repo, pseudonyms: list[str]) -> list:
 
     found, unknown = await people(repo, pseudonyms)
     if unknown:
-        raise Refused(f"nobody has the code name {', '.join(unknown)}; nothing was changed")
+        raise Refused(f"nobody has the pseudonym {', '.join(unknown)}; nothing was changed")
     return found
 
 
@@ -60,7 +60,7 @@ def groups_list() -> None:
 
 @groups_app.command("show")
 def groups_show(name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
-    """A group's members by code name."""
+    """A group's members by pseudonym."""
     from bot.services.groups import members as members_of
 
     settings = _settings()
@@ -102,7 +102,7 @@ def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
     (clean,) = _group_names([name])
     codes = _pseudonyms(pseudonyms)
     if not codes:
-        _fail("give at least one code name (P-XXXXXX)")
+        _fail("give at least one pseudonym (P-XXXXXX)")
 
     async def go(db: Database) -> tuple[list[str], list[str]]:
         async with db.transaction() as repo:
@@ -123,18 +123,18 @@ def _membership(name: str, pseudonyms: list[str], add: bool) -> None:
 @groups_app.command("add")
 def groups_add(
     name: Annotated[str, typer.Argument(help="Group name.")],
-    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
+    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Pseudonyms.")],
 ) -> None:
-    """Put people in a group by code name (all or nothing)."""
+    """Put people in a group by pseudonym (all or nothing)."""
     _membership(name, pseudonyms, add=True)
 
 
 @groups_app.command("remove")
 def groups_remove(
     name: Annotated[str, typer.Argument(help="Group name.")],
-    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Code names.")],
+    pseudonyms: Annotated[list[str], typer.Argument(metavar="P-XXXXXX...", help="Pseudonyms.")],
 ) -> None:
-    """Take people out of a group by code name."""
+    """Take people out of a group by pseudonym."""
     _membership(name, pseudonyms, add=False)
 
 
@@ -151,7 +151,7 @@ def groups_invite(
     ] = False,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Code name of the admin who confirms it (recorded)."),
+        typer.Option("--by", help="Pseudonym of the admin who confirms it (recorded)."),
     ] = None,
     bot_username: Annotated[
         str,

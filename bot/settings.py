@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, ValidationError, field_validator
+import platformdirs
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows import SHIPPED_DIR
+
+BOT_USERNAME = r"^[A-Za-z][A-Za-z0-9_]{3,31}$"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (~/.local/share/backbone-bot on Linux): the same for every
+    command wherever it is started; a service sets BACKBONE_DATA_DIR (deploy/)."""
+    return Path(platformdirs.user_data_dir("backbone-bot", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -22,15 +33,23 @@ class Settings(BaseSettings):
 
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
-    database_url: str = "sqlite+aiosqlite:///./data/backbone.db"
+    # The bot's @username for links made outside `run` (the CLI); `run` asks Telegram (getMe).
+    bot_username: str | None = None
+    # Where the default database and media live; see default_data_dir.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Empty: an SQLite file `backbone.db` in data_dir.
+    database_url: str = ""
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     timezone: str = "Europe/Berlin"
     default_locale: str = "de"
     flows_dir: Path = SHIPPED_DIR
-    media_dir: Path = Path("./data/media")
+    # Empty: data_dir/media.
+    media_dir: Path | None = None
     # Several short messages within this many seconds form one free-text answer.
     text_merge_seconds: float = Field(default=3.0, ge=0, le=60)
     log_level: str = "INFO"
+    # "plain" lines for people, or one JSON object per line for log collectors.
+    log_format: Literal["plain", "json"] = "plain"
     # Bump when the privacy notice changes: everyone is asked again before their next flow.
     privacy_notice_version: str = Field(default="2026-1", min_length=1, max_length=20)
     # /delete: "erase" everything, or "unlink" (keep answers under the pseudonym, drop identity).
@@ -78,9 +97,34 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _no_at(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@") or None
+            if value is not None and not re.match(BOT_USERNAME, value):
+                raise ValueError(f"not a Telegram bot username: {value!r}")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Resolved once, so a command that changes directory still finds the same files.
+        return Path(os.path.expanduser(value)).absolute()
+
+    @model_validator(mode="after")
+    def _defaults_in_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'backbone.db'}"
+        if self.media_dir is None:
+            self.media_dir = self.data_dir / "media"
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
+        if not value:
+            return value
         # Accept the plain URLs people copy from docs; the code needs the async drivers.
         for plain, async_ in (
             ("sqlite://", "sqlite+aiosqlite://"),

@@ -264,7 +264,7 @@ class CampaignChat:
             person = await ctx.repo.participant_by_pseudonym(words[2])
             if person is None:
                 ctx.say(
-                    t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=words[2])
+                    t.gettext("Nobody has the pseudonym {pseudonym}.").format(pseudonym=words[2])
                 )
                 return
             await groups.change_members(

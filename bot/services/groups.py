@@ -1,5 +1,5 @@
 """Group use cases shared by /group in the chat and `backbone groups …` in the shell:
-list, members, add and remove by code name, create, invite links. Every change is audited
+list, members, add and remove by pseudonym, create, invite links. Every change is audited
 with pseudonyms only."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ async def missing(repo: Repo, names: list[str]) -> list[str]:
 
 
 async def members(repo: Repo, group: Group) -> list[str]:
-    """A group's members by code name, sorted."""
+    """A group's members by pseudonym, sorted."""
     return await queries.member_pseudonyms(repo, group.id)
 
 
@@ -48,7 +48,7 @@ async def create(repo: Repo, name: str, actor: str) -> Group:
 
 
 async def people(repo: Repo, pseudonyms: list[str]) -> tuple[list[Participant], list[str]]:
-    """The people with these code names, and the code names nobody has."""
+    """The people with these pseudonyms, and the pseudonyms nobody has."""
     found, unknown = [], []
     for pseudonym in pseudonyms:
         person = await repo.participant_by_pseudonym(pseudonym)

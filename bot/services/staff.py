@@ -71,11 +71,11 @@ async def revoke(ctx: Ctx, args: str, admin_ids: frozenset[int], now: datetime) 
         return
     pseudonym = args.strip()
     if not pseudonym:
-        ctx.say(ctx.t.gettext("Usage: /revoke P-XXXXXX (the person's code name, see /whoami)"))
+        ctx.say(ctx.t.gettext("Usage: /revoke P-XXXXXX (the person's pseudonym, see /whoami)"))
         return
     target = await ctx.repo.participant_by_pseudonym(pseudonym)
     if target is None:
-        ctx.say(ctx.t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=pseudonym))
+        ctx.say(ctx.t.gettext("Nobody has the pseudonym {pseudonym}.").format(pseudonym=pseudonym))
         return
     identity = await ctx.repo.identity_of(target.id)
     if identity is not None and identity.telegram_user_id in admin_ids:
@@ -142,7 +142,7 @@ async def invite(ctx: Ctx, args: str, bot_username: str, now: datetime) -> None:
     if parental:
         text += "\n\n" + ctx.t.gettext(
             "You confirmed that the parents' consent for the under-16s of this group is on "
-            "file. This is recorded with your code name."
+            "file. This is recorded with your pseudonym."
         )
     ctx.say(text)
 
@@ -213,7 +213,7 @@ async def agecheck(ctx: Ctx, args: str, now: datetime) -> None:
         return
     target = await ctx.repo.participant_by_pseudonym(words[0])
     if target is None:
-        ctx.say(t.gettext("Nobody has the code name {pseudonym}.").format(pseudonym=words[0]))
+        ctx.say(t.gettext("Nobody has the pseudonym {pseudonym}.").format(pseudonym=words[0]))
         return
     band = words[1].lower()
     previous = target.age_band
@@ -260,9 +260,9 @@ async def _correct_to_minor(ctx: Ctx, target: Participant, now: datetime) -> int
 
 
 async def whoami(ctx: Ctx) -> None:
-    """/whoami — the person's code name and role (staff need code names for /revoke)."""
+    """/whoami — the person's pseudonym and role (staff need pseudonyms for /revoke)."""
     ctx.say(
-        ctx.t.gettext("Your code name is {pseudonym}; your role: {role}.").format(
+        ctx.t.gettext("Your pseudonym is {pseudonym}; your role: {role}.").format(
             pseudonym=ctx.participant.pseudonym, role=ctx.role
         )
     )

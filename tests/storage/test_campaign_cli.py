@@ -488,14 +488,14 @@ async def test_groups_add_and_remove(db: Database, seeded: Seeded, cli) -> None:
     assert f"added 1 to empty: {p['both']}" in result.stdout
     assert f"already in empty: {p['a']}" in result.stdout
 
-    # An unknown code name changes nothing at all.
+    # An unknown pseudonym changes nothing at all.
     result = cli("groups", "add", "empty", p["stopped"], "P-ZZZZZZ")
     assert result.returncode == 1
     assert "P-ZZZZZZ" in one_error_line(result)
     assert seeded.ids["stopped"] not in await members(db, "empty")
     result = cli("groups", "add", "empty", "7K3M9Q")
     assert result.returncode == 2
-    assert "not a code name" in one_error_line(result)
+    assert "not a pseudonym" in one_error_line(result)
     result = cli("groups", "add", "nowhere", p["a"])
     assert result.returncode == 1
 

@@ -9,10 +9,14 @@ from bot.services.replies import Keyboard
 
 
 def language_buttons() -> Keyboard:
-    """One button per language the bot speaks."""
+    """One button per language the bot speaks, each under its own name (German first)."""
+    order = list(LANGUAGE_NAMES)
+    ranked = sorted(
+        available_locales(), key=lambda loc: (order.index(loc) if loc in order else len(order), loc)
+    )
     return [
         [(LANGUAGE_NAMES.get(loc, loc), callbacks.button(callbacks.Language(loc)))]
-        for loc in available_locales()
+        for loc in ranked
     ]
 
 
@@ -36,7 +40,7 @@ def help_text(t: Translator, role: str = "participant") -> str:
         lines += [
             "",
             t.gettext("For the backbone team:"),
-            t.gettext("/whoami – your code name and role"),
+            t.gettext("/whoami – your pseudonym and role"),
         ]
     if role == "admin":
         lines += [
@@ -60,7 +64,7 @@ def minor_text(t: Translator) -> str:
 def privacy_text(t: Translator, version: str, full: bool) -> str:
     """The privacy notice: short on first contact, full on /privacy."""
     short = t.gettext(
-        "Before we start: your answers are stored under a code name (pseudonym), not your "
+        "Before we start: your answers are stored under a pseudonym (a code like P-7K3M9Q), not your "
         "Telegram name or number. The team that runs the alliance uses them to improve "
         "support for young people. Taking part is voluntary; you can skip questions, stop "
         "any time with /cancel, and ask us to delete your data."
@@ -73,9 +77,9 @@ def privacy_text(t: Translator, version: str, full: bool) -> str:
         + t.gettext(
             "What we store: your answers (texts, choices, voice notes, photos), when you "
             "gave them and the exact question you saw; your language; your consent. "
-            "The link between your Telegram account and your code name is kept separately "
+            "The link between your Telegram account and your pseudonym is kept separately "
             "and is deleted when the data set is anonymised. Exports for analysis contain "
-            "only the code name, never your Telegram name, username or phone number."
+            "only the pseudonym, never your Telegram name, username or phone number."
         )
         + "\n\n"
         + t.gettext("Notice version: {version}").format(version=version)
