@@ -1,13 +1,20 @@
 """Poll results as a horizontal bar chart PNG, readable on a projector.
 
 Pure: the same input always gives the same bytes (on the same fonts and Pillow).
+Right-to-left text (Arabic) is shaped and laid out right to left: by Pillow's Raqm layout
+(HarfBuzz + FriBiDi) where it is available, else reshaped and reordered here first
+(arabic-reshaper + python-bidi). A chart whose title (or first label) is right to left is
+mirrored: labels on the right, bars growing to the left.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass
 
+import arabic_reshaper
+from bidi import get_display
 from PIL import Image, ImageDraw, ImageFont
 
 WIDTH = 1200
@@ -50,9 +57,41 @@ def _font(size: int, bold: bool = False) -> Font:
         return ImageFont.load_default()
 
 
+def is_rtl_text(text: str) -> bool:
+    """True if the first strongly directional character of `text` is right to left."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def _has_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(char) in ("R", "AL", "RLE", "RLO", "RLI") for char in text)
+
+
+def _raqm(font: Font) -> bool:
+    """True if Pillow shapes and reorders text itself with this font (Raqm layout)."""
+    return getattr(font, "layout_engine", None) == ImageFont.Layout.RAQM
+
+
+def visual(text: str, font: Font) -> str:
+    """What to hand Pillow for `text`: as is under Raqm, else shaped and in visual order."""
+    if _raqm(font) or not _has_rtl(text):
+        return text
+    return get_display(arabic_reshaper.reshape(text))
+
+
 def _width(font: Font, text: str) -> float:
     """Rendered width of `text` in pixels."""
-    return font.getlength(text)
+    return font.getlength(visual(text, font))
+
+
+def _draw(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: Font, fill) -> None:
+    """Draw logical `text` at `xy` (its left edge), shaped and ordered for display."""
+    draw.text(xy, visual(text, font), font=font, fill=fill)
 
 
 def _ellipsize(text: str, font: Font, width: float) -> str:
@@ -120,7 +159,12 @@ def _line_height(font: Font) -> int:
 
 def _text_mid(draw: ImageDraw.ImageDraw, x: float, mid: float, text: str, font: Font) -> None:
     """Draw `text` from `x`, vertically centred on `mid` (no anchors: bitmap fonts lack them)."""
-    draw.text((x, mid - _extent(font) / 2), text, font=font, fill=INK)
+    _draw(draw, (x, mid - _extent(font) / 2), text, font, INK)
+
+
+def _left(layout: _Layout, x: float, width: float) -> float:
+    """The left edge of a box `width` wide that starts at `x` in reading direction."""
+    return WIDTH - x - width if layout.rtl else x
 
 
 def _percent(count: int, total: int) -> int:
@@ -151,6 +195,7 @@ class _Layout:
     row_heights: list[int]
     row_gap: int
     height: int
+    rtl: bool = False
 
 
 def results_png(
@@ -175,7 +220,7 @@ def results_png(
     draw = ImageDraw.Draw(image)
     y = MARGIN
     for line in layout.title_lines:
-        draw.text((MARGIN, y), line, font=fonts.title, fill=INK)
+        _draw(draw, (_left(layout, MARGIN, _width(fonts.title, line)), y), line, fonts.title, INK)
         y += _line_height(fonts.title)
     if layout.title_lines:
         y += 32
@@ -189,7 +234,8 @@ def results_png(
     if caption:
         y += 32
         caption_line = _ellipsize(" ".join(caption.split()), fonts.caption, WIDTH - 2 * MARGIN)
-        draw.text((MARGIN, y), caption_line, font=fonts.caption, fill=MUTED)
+        x = _left(layout, MARGIN, _width(fonts.caption, caption_line))
+        _draw(draw, (x, y), caption_line, fonts.caption, MUTED)
 
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
@@ -238,8 +284,9 @@ def _layout(
         + (32 + caption_h if caption else 0)
         + MARGIN
     )
+    rtl = is_rtl_text(title) if title.strip() else bool(labels) and is_rtl_text(labels[0])
     return _Layout(
-        compact, bar_x, bar_room, scale, title_lines, label_lines, row_heights, row_gap, height
+        compact, bar_x, bar_room, scale, title_lines, label_lines, row_heights, row_gap, height, rtl
     )
 
 
@@ -256,18 +303,25 @@ def _draw_row(
     text_h = _line_height(fonts.text)
     if layout.compact:
         bar_y = y + (row_h - BAR_HEIGHT) / 2
-        _text_mid(draw, MARGIN, y + row_h / 2, lines[0], fonts.text)
+        x = _left(layout, MARGIN, _width(fonts.text, lines[0]))
+        _text_mid(draw, x, y + row_h / 2, lines[0], fonts.text)
     else:
         for i, line in enumerate(lines):
-            draw.text((MARGIN, y + i * text_h), line, font=fonts.text, fill=INK)
+            x = _left(layout, MARGIN, _width(fonts.text, line))
+            _draw(draw, (x, y + i * text_h), line, fonts.text, INK)
         bar_y = y + len(lines) * text_h + 6
     bar_x, bar_room = layout.bar_x, layout.bar_room
     radius = BAR_HEIGHT // 4
+    track_x = _left(layout, bar_x, bar_room)
     draw.rounded_rectangle(
-        (bar_x, bar_y, bar_x + bar_room, bar_y + BAR_HEIGHT), radius=radius, fill=TRACK
+        (track_x, bar_y, track_x + bar_room, bar_y + BAR_HEIGHT), radius=radius, fill=TRACK
     )
-    end = bar_x
+    filled = 0.0
     if count > 0:
-        end = bar_x + max(bar_room * count / layout.scale, 2 * radius)
-        draw.rounded_rectangle((bar_x, bar_y, end, bar_y + BAR_HEIGHT), radius=radius, fill=BAR)
-    _text_mid(draw, end + 14, bar_y + BAR_HEIGHT / 2, value, fonts.value)
+        filled = max(bar_room * count / layout.scale, 2 * radius)
+        fill_x = _left(layout, bar_x, filled)
+        draw.rounded_rectangle(
+            (fill_x, bar_y, fill_x + filled, bar_y + BAR_HEIGHT), radius=radius, fill=BAR
+        )
+    value_x = _left(layout, bar_x + filled + 14, _width(fonts.value, value))
+    _text_mid(draw, value_x, bar_y + BAR_HEIGHT / 2, value, fonts.value)
