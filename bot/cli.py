@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -12,9 +12,6 @@ from bot.cli_campaigns import campaign_app, groups_app
 from bot.cli_common import _confirm, _database_errors, _fail, _settings, _with_db
 from bot.cli_export import export_app
 from bot.settings import Settings, SettingsError
-
-if TYPE_CHECKING:
-    from flows.model import Flow
 
 app = typer.Typer(
     help="backbone-bot: interviews, live polls and check-up campaigns on Telegram.",
@@ -234,20 +231,39 @@ def anonymise(
         str | None, typer.Option("--flow", help="Anonymise the participants of this flow.")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Anonymise every participant.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete the Telegram link of participants whose interviews are finished (not undoable)."""
     from bot.services.privacy import anonymise as anonymise_flow
 
     if (flow is None) == (not all_):
         _fail("give exactly one of --flow ID or --all")
+    settings = _settings()
+    if flow is not None:
+        # An unknown flow is refused before the question, not after it.
+        _with_db(settings, lambda db: _flow_known(db, flow), refused=(LookupError,))
+    whom = "every participant" if all_ else f"the participants of the flow {flow}"
+    _confirm(
+        f"Delete the Telegram link of {whom} whose interviews are finished? Nobody can be "
+        "re-identified or messaged afterwards; this cannot be undone.",
+        yes,
+    )
     result = _with_db(
-        _settings(), lambda db: anonymise_flow(db, None if all_ else flow), refused=(LookupError,)
+        settings, lambda db: anonymise_flow(db, None if all_ else flow), refused=(LookupError,)
     )
     unlinked, skipped = result["unlinked"], result["skipped"]
     line = f"removed the Telegram link of {unlinked} participant{'' if unlinked == 1 else 's'}"
     if skipped:
         line += f" ({skipped} skipped: interview still open)"
     typer.echo(line)
+
+
+async def _flow_known(db, flow_id: str) -> None:
+    from storage.privacy import flow_known
+
+    async with db.transaction() as repo:
+        if not await flow_known(repo.session, flow_id):
+            raise LookupError(f"no data for flow '{flow_id}'")
 
 
 @app.command()

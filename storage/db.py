@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -13,9 +15,9 @@ from storage.models import Base
 
 def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of an SQLite file URL so a fresh machine just works."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
@@ -81,4 +83,66 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["Base", "checkpoint_wal", "create_engine", "session_factory", "ensure_sqlite_dir"]
+class DatabaseProblem(Exception):
+    """The database is missing, not migrated or cannot be reached; the message is one line."""
+
+
+def shown(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def unreachable(exc: BaseException, url: str) -> DatabaseProblem | None:
+    """`exc` (or what caused it) as one line when it means the database cannot be reached:
+    refused or timed-out connections, unknown hosts, a wrong password or database name."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        reason = _connection_reason(current)
+        if reason:
+            return DatabaseProblem(f"cannot reach the database at {shown(url)}: {reason}")
+        orig = getattr(current, "orig", None) if isinstance(current, sa_exc.DBAPIError) else None
+        current = orig or current.__cause__ or current.__context__
+    return None
+
+
+def _connection_reason(exc: BaseException) -> str | None:
+    # asyncpg's own connection errors (bad password, unknown database) have a sqlstate of
+    # class 08 (connection) or 28 (authorization) or are 3D000 (no such database).
+    state = str(getattr(exc, "sqlstate", "") or "")
+    if state.startswith(("08", "28")) or state == "3D000":
+        return _first_line(exc)
+    if isinstance(exc, TimeoutError):
+        return "the connection timed out"
+    if isinstance(exc, OSError):
+        return exc.strerror or _first_line(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+        return str(exc)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = [
+    "Base",
+    "DatabaseProblem",
+    "checkpoint_wal",
+    "create_engine",
+    "ensure_sqlite_dir",
+    "session_factory",
+    "shown",
+    "sqlite_file",
+    "unreachable",
+]
