@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.dates import format_date
+
 from bot.i18n import Translator
+from flows.answers import parse_date_text
 from flows.engine import Rejected
 
 
@@ -20,6 +23,17 @@ def _expected(t: Translator, kind: str) -> str:
         "voice": t.gettext("a voice note (hold the microphone button)"),
         "photo": t.gettext("a photo"),
     }.get(kind, t.gettext("a message"))
+
+
+def _date_example(t: Translator) -> str:
+    # The questions write dates day first with the century (15.03.2026). A locale's short
+    # format may drop the century (31.03.26) or put the month first (3/31/26, which the
+    # parser reads day first): then the example is written the questions' way.
+    day = date(2026, 3, 31)
+    shown = t.example_date(day)
+    if "2026" in shown and parse_date_text(shown, t.locale) == day:
+        return shown
+    return format_date(day, "dd.MM.yyyy", locale=t.locale)
 
 
 def hint(rejected: Rejected, t: Translator) -> str:
@@ -45,7 +59,7 @@ def hint(rejected: Rejected, t: Translator) -> str:
             min=t.number(p.get("min")), max=t.number(p.get("max"))
         )
     if reason == "not_a_date":
-        example = t.example_date(date(2026, 3, 31))
+        example = _date_example(t)
         return t.gettext("Please send a date, for example {example}.").format(example=example)
     if reason in ("unknown_option", "use_buttons"):
         return t.gettext("Please tap one of the buttons.")
