@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import string
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -19,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 import locales
+from flows.translations import FSI, PDI, is_rtl, isolate_placeholders
 
 LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
@@ -35,10 +35,8 @@ LANGUAGE_NAMES = {
 }
 # Unicode direction isolates (UAX #9): the text between them is laid out on its own, so a
 # Latin name or a number inside Arabic text keeps its order and does not drag its neighbours.
-FSI = "\u2068"  # first strong isolate: direction from the value's first strong character
-LRI = "\u2066"  # left-to-right isolate: codes, numbers
+LRI = "\u2066"  # left-to-right isolate: codes, numbers (FSI and PDI: flows.translations)
 RLI = "\u2067"
-PDI = "\u2069"
 _ISOLATES = (FSI, LRI, RLI, PDI)
 # Marks Babel puts into some formats (Arabic dates): invisible, but a person who copies
 # the example should be able to send it back.
@@ -52,15 +50,6 @@ def available_locales() -> tuple[str, ...]:
     return tuple(sorted(found | {SOURCE_LOCALE}))
 
 
-@cache
-def is_rtl(locale: str) -> bool:
-    """True for languages written right to left (Arabic, ...)."""
-    try:
-        return Locale.parse(locale.replace("-", "_")).character_order == "right-to-left"
-    except (UnknownLocaleError, ValueError):
-        return False
-
-
 def isolate(value: object, ltr: bool = False) -> str:
     """`value` between direction isolates (FSI, or LRI for codes and numbers) and PDI."""
     return f"{LRI if ltr else FSI}{value}{PDI}"
@@ -69,25 +58,6 @@ def isolate(value: object, ltr: bool = False) -> str:
 def strip_isolates(text: str) -> str:
     """`text` without the direction isolates this module adds."""
     return text.translate(dict.fromkeys(map(ord, _ISOLATES)))
-
-
-def isolate_placeholders(text: str) -> str:
-    """Every `{placeholder}` of a format string wrapped in FSI…PDI; the placeholders stay.
-
-    Text that is not a valid format string is returned unchanged (it is formatted nowhere).
-    """
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError:
-        return text
-    out: list[str] = []
-    for literal, field, spec, conversion in parts:
-        out.append(literal.replace("{", "{{").replace("}", "}}"))
-        if field is None:
-            continue
-        inner = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-        out.append(f"{FSI}{{{inner}}}{PDI}")
-    return "".join(out)
 
 
 def _isolate_catalog(catalog: Catalog) -> None:

@@ -3,13 +3,18 @@
 Layout: `<flow dir>/locales/<lang>/LC_MESSAGES/<flow id>.po` (template: `locales/<id>.pot`).
 A translation counts only while its msgid equals the current source text and it is not
 fuzzy; anything else is stale and the source language is shown instead, never an error.
+In right-to-left languages (Arabic) each `{placeholder}` of a translation is put between
+Unicode direction isolates when it is loaded, so a Latin name or a number keeps its place.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
@@ -18,6 +23,36 @@ from flows.placeholders import PlaceholderError, placeholder_names
 from flows.problems import Problem
 
 LOCALES_DIR = "locales"
+FSI = "\u2068"  # first strong isolate: the value's own first strong character decides
+PDI = "\u2069"  # pop directional isolate
+
+
+@cache
+def is_rtl(locale: str) -> bool:
+    """True for languages written right to left (Arabic, ...)."""
+    try:
+        return Locale.parse(locale.replace("-", "_")).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def isolate_placeholders(text: str) -> str:
+    """Every `{placeholder}` of a format string wrapped in FSI…PDI; the placeholders stay.
+
+    Text that is not a valid format string is returned unchanged.
+    """
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return text
+    out: list[str] = []
+    for literal, field, spec, conversion in parts:
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if field is None:
+            continue
+        inner = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        out.append(f"{FSI}{{{inner}}}{PDI}")
+    return "".join(out)
 
 
 def po_path(flow_dir: Path, locale: str, flow_id: str) -> Path:
@@ -63,11 +98,14 @@ def _by_context(catalog: Catalog) -> dict[str, Message]:
 
 
 def _status(source: str, message: Message | None) -> str:
-    """'ok', 'missing', 'stale' (msgid changed or fuzzy) or 'invalid' (placeholders differ)."""
+    """'ok', 'missing', 'stale' (msgid changed), 'fuzzy' (marked for review) or 'invalid'
+    (placeholders differ). Only 'ok' is shown; the others fall back to the source text."""
     if message is None or not isinstance(message.string, str) or not message.string.strip():
         return "missing"
-    if message.id != source or message.fuzzy:
+    if message.id != source:
         return "stale"
+    if message.fuzzy:
+        return "fuzzy"
     try:
         same = sorted(placeholder_names(message.string)) == sorted(placeholder_names(source))
     except PlaceholderError:
@@ -86,6 +124,8 @@ def valid_translations(flow: Flow, catalogs: dict[str, Catalog]) -> dict[str, di
             for key, source in sources.items()
             if _status(source, messages.get(key)) == "ok"
         }
+        if is_rtl(locale):
+            texts = {key: isolate_placeholders(text) for key, text in texts.items()}
         # keys are normalized ('pt-br' dir -> 'pt_BR') so lookups by any spelling match
         if texts and normalize_locale(locale) != normalize_locale(flow.language):
             result[normalize_locale(locale)] = texts
@@ -106,7 +146,7 @@ def translation_report(
     locales: Iterable[str] | None = None,
     catalogs: dict[str, Catalog] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
-    """Per locale: keys whose translation is missing, stale, or has wrong placeholders.
+    """Per locale: keys whose translation is missing, fuzzy, stale or has wrong placeholders.
 
     Reads the PO files beside `flow.source_path` unless `catalogs` is given; a flow without
     a file (e.g. a pinned copy from the database) is judged by its stored translations.
@@ -120,7 +160,7 @@ def translation_report(
     sources = flow.source_texts()
     report: dict[str, dict[str, list[str]]] = {}
     for locale in locales:
-        entry: dict[str, list[str]] = {"missing": [], "stale": [], "invalid": []}
+        entry: dict[str, list[str]] = {"missing": [], "fuzzy": [], "stale": [], "invalid": []}
         if catalogs is not None:
             messages = _by_context(catalogs.get(locale) or Catalog())
             for key, source in sources.items():
