@@ -200,6 +200,19 @@ def _find_flow(name: str, settings: Settings):
         raise typer.Exit(1) from None
 
 
+def _preview_locale(flow, asked: str | None) -> str:
+    """The flow's language for `--locale`; one the flow is not offered in ends here (exit 2)."""
+    from flows.model import locale_candidates, normalize_locale
+
+    if asked is None:
+        return flow.language
+    resolved = flow.resolve_locale(asked)
+    if normalize_locale(resolved) not in locale_candidates(asked):
+        offered = ", ".join(flow.locales())
+        _fail(f"--locale {asked}: the flow {flow.id} is offered in {offered}")
+    return resolved
+
+
 @app.command("try")
 def try_flow(
     flow: Annotated[str, typer.Argument(help="A flow file, or the id of a flow in FLOWS_DIR.")],
@@ -213,7 +226,7 @@ def try_flow(
 
     settings = _settings()
     loaded = _find_flow(flow, settings)
-    lang = locale or loaded.language
+    lang = _preview_locale(loaded, locale)
     t = translator(lang, settings.timezone)
     run_preview(
         loaded,

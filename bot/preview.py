@@ -26,6 +26,13 @@ from flows.model import Flow
 BACK = "/back"
 QUIT = "/quit"
 SKIP = "/skip"
+HELP = "/help"
+PAUSE = "/pause"
+# What the preview knows of the chat's commands: none of them is ever taken as an answer.
+HELP_TEXT = (
+    f"   {BACK} = the previous question, {SKIP} = skip an optional one, {PAUSE} = pause "
+    f"(in Telegram the person carries on later), {QUIT} = stop, 'voice' / 'photo' = send one"
+)
 
 
 def run_preview(
@@ -47,7 +54,7 @@ def run_preview(
         print(text, file=stdout)
 
     say(f"== {flow.text('title', locale)} ({flow.id}, version {flow.version}, {locale}) ==")
-    say(f"   {BACK} = back, {SKIP} = skip, {QUIT} = stop, 'voice' / 'photo' = send one")
+    say(HELP_TEXT)
     say()
     turn = engine.start(flow, ctx)
     state = turn.state
@@ -62,14 +69,12 @@ def run_preview(
         line = line.strip()
         if line == QUIT:
             break
-        if line == BACK:
-            turn = engine.back(flow, state, ctx)
-            state = turn.state
-            _show_turn(turn, say)
-            continue
         current = engine.prompt(flow, state, ctx)
         if current is None:  # pragma: no cover - loop condition guards this
             break
+        if line.startswith("/") and line != SKIP:
+            state = _command(flow, state, line, current, ctx, say)
+            continue
         result = engine.accept(flow, state, _to_input(line, current), ctx)
         if isinstance(result, Rejected):
             say(_explain(result, locale, hint))
@@ -78,6 +83,35 @@ def run_preview(
         state = _apply(flow, state, line, current, result, ctx, say)
     say("-- answers --")
     say(json.dumps(state.answers, ensure_ascii=False, indent=2, sort_keys=False))
+    return state
+
+
+def _command(
+    flow: Flow,
+    state: RunState,
+    line: str,
+    current: Prompt,
+    ctx: Context,
+    say: Callable[[str], None],
+) -> RunState:
+    """/back, /help, /pause or an unknown command: never an answer; shows where one is."""
+    command = line.split()[0].lower()
+    if command == BACK:
+        if not state.history:
+            say("(this is the first question: there is nothing to go back to)")
+            _show_prompt(current, say)
+            return state
+        turn = engine.back(flow, state, ctx)
+        _show_turn(turn, say)
+        return turn.state
+    if command == HELP:
+        say(HELP_TEXT)
+    elif command == PAUSE:
+        say("(paused: in Telegram the person carries on later with /resume or any message)")
+    else:
+        say(f"(unknown command {command}; {HELP} lists the ones the preview knows)")
+    say()
+    _show_prompt(current, say)
     return state
 
 
