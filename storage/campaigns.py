@@ -71,6 +71,8 @@ class Reach:
     opted_out: int
     unreachable: int
     unlinked: int
+    # Linked, not opted out and not known to have blocked the bot: who can be invited.
+    reachable: int = 0
 
 
 async def reach(repo: Repo, groups: list[str]) -> Reach:
@@ -88,4 +90,11 @@ async def reach(repo: Repo, groups: list[str]) -> Reach:
         opted_out=sum(1 for p in people if p.opted_out),
         unreachable=sum(1 for p in people if p.unreachable),
         unlinked=sum(1 for p in people if p.chat_id is None),
+        reachable=len(
+            {
+                p.id
+                for p in people
+                if not p.opted_out and not p.unreachable and p.chat_id is not None
+            }
+        ),
     )

@@ -60,7 +60,7 @@ class PlanError(ValueError):
     start_in_past, deadline_before_start, negative_max_reminders, reminders_contradict,
     reminder_not_positive, reminder_after_deadline (late), too_many_reminders (planned,
     allowed), every_months (allowed), unknown_language (kind, lang, known),
-    unknown_placeholder (kind, lang, names).
+    unknown_placeholder (kind, lang, names), nobody_reachable (total).
     """
 
     def __init__(self, code: str, **values: Any) -> None:
@@ -99,6 +99,15 @@ def validate_plan(plan: Plan, now: datetime | None = None, *, presets: bool = Fa
         for lang, text in by_lang.items():
             _check_text(kind, lang, text)
     return replace(plan, remind_after=remind)
+
+
+def check_reach(audience: Any) -> int:
+    """How many of an audience (campaigns.Audience) cannot be reached now: a warning when
+    some cannot, PlanError("nobody_reachable") when nobody can (a campaign that would
+    invite no one)."""
+    if audience.reachable == 0:
+        raise PlanError("nobody_reachable", total=audience.total)
+    return audience.total - audience.reachable
 
 
 def _check_text(kind: str, lang: str, text: str) -> None:

@@ -381,10 +381,11 @@ class Audience:
     opted_out: int
     unreachable: int
     unlinked: int
+    reachable: int = 0
 
 
 async def audience(repo: Repo, groups: list[str]) -> Audience:
     """The preview staff see before they confirm a campaign."""
     by_group, total = await preview(repo, groups)
-    reach = await queries.reach(repo, groups)
-    return Audience(by_group, total, reach.opted_out, reach.unreachable, reach.unlinked)
+    r = await queries.reach(repo, groups)
+    return Audience(by_group, total, r.opted_out, r.unreachable, r.unlinked, r.reachable)
