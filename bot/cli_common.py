@@ -95,6 +95,33 @@ def _with_db(
         raise  # unreachable
 
 
+def _bot_username(settings: Settings) -> str:
+    """The bot's @username for links: BACKBONE_BOT_USERNAME, else asked from the Bot API
+    (getMe) with the token; neither: one line, exit 2 (a link to another bot would be wrong)."""
+    if settings.bot_username:
+        return settings.bot_username
+    if not settings.telegram_token:
+        _fail(
+            "set BACKBONE_BOT_USERNAME (the bot's @username) or BACKBONE_TELEGRAM_TOKEN, "
+            "so the link opens your bot"
+        )
+    import httpx
+
+    url = f"{settings.telegram_api_url}/bot{settings.telegram_token}/getMe"
+    try:
+        reply = httpx.get(url, timeout=15).json()
+        username = reply["result"]["username"] if reply.get("ok") else None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        username = None
+    if not username:
+        # Never the URL: it contains the token.
+        _fail(
+            f"could not ask the Bot API at {settings.telegram_api_url} for the bot's username; "
+            "set BACKBONE_BOT_USERNAME"
+        )
+    return username
+
+
 def _group_names(names: list[str]) -> list[str]:
     from bot.services.staff import GROUP_NAME
 

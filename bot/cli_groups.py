@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_common import ACTOR, Refused, _fail, _group_names, _pseudonyms, _settings, _with_db
+from bot.cli_common import (
+    ACTOR,
+    Refused,
+    _bot_username,
+    _fail,
+    _group_names,
+    _pseudonyms,
+    _settings,
+    _with_db,
+)
 
 if TYPE_CHECKING:
     from storage.repo import Database, Repo
@@ -138,66 +147,87 @@ def groups_remove(
     _membership(name, pseudonyms, add=False)
 
 
+_ParentalOpt = Annotated[
+    bool,
+    # The same flag as /invite in Telegram (bot.services.staff.PARENTAL_FLAG).
+    typer.Option(
+        "--parental-consent-on-file",
+        help="The parents' consent for this group's under-16s is on file (needs --by).",
+    ),
+]
+_ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Pseudonym of the admin who confirms it (recorded).")
+]
+_UsernameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bot-username",
+        help="The bot's @username (default: BACKBONE_BOT_USERNAME, else asked from Telegram).",
+    ),
+]
+
+
 @groups_app.command("invite")
 def groups_invite(
     name: Annotated[str, typer.Argument(help="Group name.")],
-    parental: Annotated[
-        bool,
-        # The same flag as /invite in Telegram (bot.services.staff.PARENTAL_FLAG).
-        typer.Option(
-            "--parental-consent-on-file",
-            help="The parents' consent for this group's under-16s is on file (needs --by).",
-        ),
-    ] = False,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Pseudonym of the admin who confirms it (recorded)."),
-    ] = None,
-    bot_username: Annotated[
-        str,
-        typer.Option("--bot-username", envvar="BACKBONE_BOT_USERNAME", help="The bot's @username."),
-    ] = "backbone_bot",
+    parental: _ParentalOpt = False,
+    by: _ByOpt = None,
+    bot_username: _UsernameOpt = None,
 ) -> None:
     """Print a join link for a group (valid 90 days), as /invite does in Telegram."""
-    from bot.services.groups import invite_link
     from bot.services.staff import GROUP_LINK_VALID
 
     settings = _settings()
     (clean,) = _group_names([name])
-    username = bot_username.strip().removeprefix("@")
-    if not BOT_USERNAME.match(username):
+    username = bot_username.strip().removeprefix("@") if bot_username is not None else None
+    if username is not None and not BOT_USERNAME.match(username):
         _fail(f"--bot-username: not a Telegram bot username: {bot_username!r}")
     if parental and not by:
         _fail("--parental-consent-on-file needs --by P-XXXXXX (the admin who confirms it)")
     admin = _pseudonyms([by])[0] if by else None
-
-    async def go(db: Database) -> str:
-        async with db.transaction() as repo:
-            group = await _group(repo, clean)
-            if admin is not None:
-                (person,) = await _people(repo, [admin])
-                identity = await repo.identity_of(person.id)
-                is_admin = person.role == "admin" or (
-                    identity is not None and identity.telegram_user_id in settings.admin_ids
-                )
-                if not is_admin:
-                    raise Refused(f"{person.pseudonym} is not an admin")
-            return await invite_link(
-                repo,
-                group,
-                created_by=admin or ACTOR,
-                actor=ACTOR,
-                bot_username=username,
-                now=datetime.now(UTC),
-                parental=parental,
-                confirmed_by=admin,
-            )
-
-    link = _with_db(settings, go)
+    admin_ids = frozenset(settings.admin_ids)
+    # Unknown group or admin first (exit 1), then the bot's name (may ask Telegram).
+    _with_db(settings, lambda db: _invite(db, clean, admin, admin_ids, None, parental))
+    username = username or _bot_username(settings)
+    link = _with_db(settings, lambda db: _invite(db, clean, admin, admin_ids, username, parental))
     typer.echo(f"Invite link for the group {clean} (valid {GROUP_LINK_VALID.days} days):")
     typer.echo(link)
     if parental:
         typer.echo(
             f"{admin} confirmed that the parents' consent for the under-16s of this group is "
             "on file; this is recorded."
+        )
+
+
+async def _invite(
+    db: Database,
+    name: str,
+    admin: str | None,
+    admin_ids: frozenset[int],
+    username: str | None,
+    parental: bool,
+) -> str | None:
+    """Check the group and the confirming admin; with `username`, also make the link."""
+    from bot.services.groups import NotAnAdmin, confirming_admin, invite_link
+
+    async with db.transaction() as repo:
+        group = await _group(repo, name)
+        if admin is not None:
+            try:
+                await confirming_admin(repo, admin, admin_ids)
+            except LookupError:
+                raise Refused(f"nobody has the pseudonym {admin}; nothing was changed") from None
+            except NotAnAdmin:
+                raise Refused(f"{admin} is not an admin") from None
+        if username is None:
+            return None
+        return await invite_link(
+            repo,
+            group,
+            created_by=admin or ACTOR,
+            actor=ACTOR,
+            bot_username=username,
+            now=datetime.now(UTC),
+            parental=parental,
+            confirmed_by=admin,
         )

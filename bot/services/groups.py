@@ -18,6 +18,10 @@ class GroupExists(ValueError):
     """A group with this name is there already."""
 
 
+class NotAnAdmin(ValueError):
+    """The person who is to confirm parental consent is not an admin."""
+
+
 async def overview(repo: Repo) -> list[tuple[str, int]]:
     """Every group's name and number of members, by name."""
     return await queries.member_counts(repo)
@@ -57,6 +61,19 @@ async def people(repo: Repo, pseudonyms: list[str]) -> tuple[list[Participant], 
         else:
             found.append(person)
     return found, unknown
+
+
+async def confirming_admin(repo: Repo, pseudonym: str, admin_ids: frozenset[int]) -> Participant:
+    """The admin with this pseudonym (an admin by role or by BACKBONE_ADMIN_IDS), who confirms
+    that parental consent is on file; LookupError if nobody has it, NotAnAdmin otherwise."""
+    person = await repo.participant_by_pseudonym(pseudonym)
+    if person is None:
+        raise LookupError(pseudonym)
+    identity = await repo.identity_of(person.id)
+    by_settings = identity is not None and identity.telegram_user_id in admin_ids
+    if person.role != "admin" and not by_settings:
+        raise NotAnAdmin(person.pseudonym)
+    return person
 
 
 @dataclass(frozen=True)
