@@ -10,13 +10,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services import callbacks, groups, staff
+from bot.services.campaign_plan import check_reach
 from bot.services.campaigns import (
     Plan,
     PlanError,
+    audience,
     confirm,
     create,
     plan_of,
-    preview,
     progress_text,
     validate_plan,
 )
@@ -155,8 +156,10 @@ class CampaignChat:
         self._show(ctx, message_id, t.gettext("Deadline: how long can people answer?"), keys)
 
     async def _start_campaign(self, ctx: Ctx, campaign: Campaign, message_id: int | None) -> None:
-        """✅ Start campaign: the plan is checked once more, then the campaign is scheduled."""
+        """✅ Start campaign: plan and audience are checked once more, then the campaign is
+        scheduled."""
         try:
+            check_reach(await audience(ctx.repo, campaign.groups))
             await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
         except PlanError:
             await self._confirm_step(ctx, campaign, message_id, problem=True)
@@ -168,6 +171,13 @@ class CampaignChat:
                 id=campaign.id
             ),
             None,
+        )
+
+    @staticmethod
+    def _nobody_text(t) -> str:
+        return t.gettext(
+            "⚠ Nobody in these groups can be reached now (no chat with the bot, /stop, or "
+            "blocked it). Invite people with /invite <group> first."
         )
 
     def _show(self, ctx: Ctx, message_id: int | None, text: str, keys: Keyboard | None) -> None:
@@ -209,7 +219,8 @@ class CampaignChat:
             campaign.remind_after = validate_plan(plan_of(campaign), presets=True).remind_after
         except PlanError:
             problem = True
-        by_group, total = await preview(ctx.repo, campaign.groups)
+        who = await audience(ctx.repo, campaign.groups)
+        by_group, total = who.by_group, who.total
         lines = [
             t.gettext("Please check before anything is sent:"),
             t.gettext("Flow: {title}").format(title=self._title(campaign, ctx)),
@@ -234,12 +245,26 @@ class CampaignChat:
             [(t.gettext("✅ Start campaign"), _w(campaign.id, "ok"))],
             [(t.gettext("✖ Discard"), _w(campaign.id, "no"))],
         ]
+        try:
+            missed = check_reach(who)
+        except PlanError:
+            # A campaign that would invite nobody is not offered.
+            lines += ["", self._nobody_text(t)]
+            keys, missed = keys[-1:], 0
+        if missed:
+            lines.append(
+                t.ngettext(
+                    "⚠ {n} person cannot be reached now and will not be invited.",
+                    "⚠ {n} people cannot be reached now and will not be invited.",
+                    missed,
+                ).format(n=missed)
+            )
         if problem:
             lines += [
                 "",
                 t.gettext("⚠ This plan cannot work: the deadline must come after the start."),
             ]
-            keys = keys[1:]
+            keys = keys[-1:]
         self._show(ctx, message_id, "\n".join(lines), keys)
 
     async def group_command(self, ctx: Ctx, args: str) -> None:

@@ -42,7 +42,22 @@ class Staff:
         await staff.agecheck(ctx, args, self.config.clock())
 
     async def _whoami(self, ctx: Ctx, args: str) -> None:
-        await staff.whoami(ctx)
+        if not (ctx.is_staff or not self.config.admin_ids):
+            await staff.whoami(ctx)
+            return
+        # Staff see their Telegram user id (for BACKBONE_ADMIN_IDS), and so does whoever
+        # sets up a bot that has no admin yet. Only in this reply: never stored or exported.
+        t = ctx.t
+        ctx.say(
+            t.gettext("Your pseudonym is {pseudonym}; your role: {role}.").format(
+                pseudonym=ctx.participant.pseudonym, role=ctx.role
+            )
+            + "\n"
+            + t.gettext(
+                "Your Telegram user id is {user_id} (for BACKBONE_ADMIN_IDS). Only you see "
+                "it here; it is never stored in exports."
+            ).format(user_id=ctx.identity.telegram_user_id)
+        )
 
     async def _redeem(self, ctx: Ctx, link: callbacks.GrantLink | callbacks.JoinLink) -> None:
         await staff.redeem(ctx, link, self.config.clock(), self.config.admin_ids)
