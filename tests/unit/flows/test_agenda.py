@@ -506,7 +506,11 @@ def test_shipped_agenda_covers_every_poll_type():
 
 def test_check_paths_on_the_shipped_dir_includes_agendas():
     assert [str(p) for p in check_paths([SHIPPED_DIR])] == []
-    assert agenda_files([SHIPPED_DIR]) == [SHIPPED_AGENDA]
+    found = agenda_files([SHIPPED_DIR])
+    assert SHIPPED_AGENDA in found
+    # beside it its translations (steering-circle-<lang>.yaml), nothing else
+    translated = [f"steering-circle-{lang}" for lang in ("ar", "ru", "tr", "uk")]
+    assert sorted(p.stem for p in found) == ["steering-circle", *translated]
     assert SHIPPED_AGENDA not in flow_files([SHIPPED_DIR])
 
 
