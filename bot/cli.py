@@ -11,6 +11,7 @@ import typer
 from bot.cli_campaigns import campaign_app, groups_app
 from bot.cli_common import _confirm, _database_errors, _fail, _settings, _with_db
 from bot.cli_export import export_app
+from bot.cli_translations import translations
 from bot.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(flows_app, name="flows")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(groups_app, name="groups")
 app.add_typer(export_app, name="export")
+app.command("translations")(translations)
 
 
 def _version(value: bool) -> None:
