@@ -160,6 +160,11 @@ class CampaignChat:
         scheduled."""
         try:
             check_reach(await audience(ctx.repo, campaign.groups))
+        except PlanError:
+            # Only a forged or stale tap gets here: the preview offered no start.
+            ctx.ack(self._nobody_text(ctx.t), alert=True)
+            return
+        try:
             await confirm(ctx.repo, campaign, ctx.participant.pseudonym)
         except PlanError:
             await self._confirm_step(ctx, campaign, message_id, problem=True)
