@@ -1,63 +1,89 @@
 """Exports of a flow's answers with a codebook: CSV, XLSX or JSON, long or wide layout.
 
-Only pseudonyms leave the database: the identities table is never read (see storage.queries),
-and a `{first_name}` rendered into a question's wording is masked in `shown_text`.
-Runs are read in one query, answers in chunks of runs; every chunk is a short transaction so
-an export of a live SQLite database never holds the write lock for long.
+Only pseudonyms leave the database: the identities table is never read (see
+storage.export_stream), and a `{first_name}` rendered into a question's wording is masked in
+`shown_text`. Runs and answers are read as one streamed query (storage.export_stream) and
+written chunk by chunk, so memory stays flat however large the flow is; files are written
+under `.part` names and moved into place only when complete.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
-
 from storage import queries
+from storage.export_cells import Cells, CsvCells, XlsxCells, iso_utc
 from storage.export_codebook import codebook, codebook_columns
 from storage.export_plan import Plan, build_plan
-from storage.export_rows import Rows, iso_utc
-from storage.export_writers import CsvWriter, ExportWriter, JsonWriter, XlsxWriter
-from storage.models import Campaign, Run, utcnow
-from storage.queries import AnswerRow, RunRow, VersionRow
+from storage.export_rows import Rows
+from storage.export_stream import count_rows, stream_rows
+from storage.export_writers import (
+    CsvWriter,
+    ExportRefused,
+    ExportWriter,
+    JsonWriter,
+    NoData,
+    XlsxWriter,
+    codebook_path,
+    refuse_existing,
+)
+from storage.models import Campaign, utcnow
+from storage.queries import VersionRow
 from storage.repo import Database
 
 # iso_utc is imported from here by other modules.
-__all__ = ["FORMATS", "LAYOUTS", "Format", "Layout", "export_flow", "iso_utc"]
+__all__ = [
+    "FORMATS",
+    "LAYOUTS",
+    "ExportRefused",
+    "Format",
+    "Layout",
+    "NoData",
+    "Progress",
+    "export_flow",
+    "iso_utc",
+    "output_paths",
+]
 
 Format = Literal["csv", "xlsx", "json"]
 Layout = Literal["long", "wide"]
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
 LAYOUTS: tuple[str, ...] = ("long", "wide")
+# Told (rows written so far, rows in all) after every chunk.
+Progress = Callable[[int, int], None]
 
-# Runs per answers query: well below the bind-parameter limits of SQLite and PostgreSQL.
-RUN_CHUNK = 500
 
-
-# --------------------------------------------------------------------------- export
+def output_paths(fmt: str, output: Path) -> list[Path]:
+    """Every file an export to `output` writes (CSV: the codebook beside it)."""
+    return [output, codebook_path(output)] if fmt == "csv" else [output]
 
 
 def _writer(
-    fmt: str, output: Path, rows: Rows, head: dict[str, Any], raw_csv: bool
+    fmt: str, output: Path, rows: Rows, head: dict[str, Any], raw_csv: bool, delimiter: str
 ) -> ExportWriter:
     if fmt == "csv":
-        return CsvWriter(output, rows.columns, rows.separators, raw=raw_csv)
+        return CsvWriter(output, rows.columns, raw=raw_csv, delimiter=delimiter)
     if fmt == "xlsx":
-        return XlsxWriter(output, rows.columns, rows.separators)
+        return XlsxWriter(output, rows.columns)
     return JsonWriter(output, rows.columns, head)
 
 
-def _emit(
-    writer: ExportWriter, builder: Rows, runs: Sequence[RunRow], answers: Sequence[AnswerRow]
-) -> int:
-    by_run: dict[int, list[AnswerRow]] = {run.run_id: [] for run in runs}
-    for answer in answers:
-        by_run[answer.run_id].append(answer)
-    rows = [row for run in runs for row in builder.rows(run, by_run[run.run_id])]
-    writer.write_rows(rows)
-    return len(rows)
+def _cells(fmt: str, raw_csv: bool, delimiter: str) -> Cells:
+    if fmt == "csv":
+        return CsvCells(raw_csv, delimiter)
+    return XlsxCells() if fmt == "xlsx" else Cells()
+
+
+def _check(fmt: str, layout: str, delimiter: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r} (use one of {', '.join(LAYOUTS)})")
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(f"not a CSV delimiter: {delimiter!r}")
 
 
 async def export_flow(
@@ -70,30 +96,38 @@ async def export_flow(
     actor: str = "cli",
     campaign_id: int | None = None,
     raw_csv: bool = False,
+    delimiter: str = ",",
+    force: bool = False,
+    empty_ok: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write a flow's answers (pseudonyms only) and codebook; returns the files written.
 
     With `campaign_id`, only the runs that campaign's invitations started are exported.
     CSV text cells that a spreadsheet would run as a formula get a leading apostrophe
-    (noted in the codebook) unless `raw_csv`.
+    (noted in the codebook) unless `raw_csv`. Existing files are replaced only with `force`
+    (else FileExistsError, before anything is read); an export without a single data row
+    raises NoData and writes nothing unless `empty_ok` (then: header and codebook).
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r} (use one of {', '.join(LAYOUTS)})")
+    _check(fmt, layout, delimiter)
     output = Path(output)
-    versions, runs = await _versions_and_runs(db, flow_id, campaign_id)
+    refuse_existing(output_paths(fmt, output), force)
+    versions = await _versions(db, flow_id, campaign_id)
     if not versions:
         raise LookupError(f"no data for flow '{flow_id}'")
-
     plan = build_plan(flow_id, versions)
-    builder = Rows(plan, layout)
+    builder = Rows(plan, layout, _cells(fmt, raw_csv, delimiter))
     head = {"flow": flow_id, "exported_at": iso_utc(utcnow()), "layout": layout}
     if campaign_id is not None:
         head["campaign"] = campaign_id
-    writer = _writer(fmt, output, builder, head, raw_csv)
+    ids = [v.id for v in versions]
+    total = await count_rows(db, ids, campaign_id, layout) if progress else 0
+    writer = _writer(fmt, output, builder, head, raw_csv, delimiter)
     try:
-        count = await _write(db, writer, builder, plan, runs)
+        count = await _write(db, writer, builder, plan, ids, campaign_id, progress, total)
+        if count == 0 and not empty_ok:
+            what = f"campaign {campaign_id} of flow" if campaign_id is not None else "flow"
+            raise NoData(f"nothing to export: {what} '{flow_id}' has no answers yet")
         written = writer.commit()
     except BaseException:
         writer.abort()
@@ -106,12 +140,9 @@ async def export_flow(
     return written
 
 
-async def _versions_and_runs(
-    db: Database, flow_id: str, campaign_id: int | None
-) -> tuple[list[VersionRow], list[RunRow]]:
+async def _versions(db: Database, flow_id: str, campaign_id: int | None) -> list[VersionRow]:
     async with db.transaction() as repo:
         versions = await queries.flow_versions(repo.session, flow_id)
-        runs = await queries.runs_of_flow(repo.session, flow_id) if versions else []
         if campaign_id is not None:
             campaign = await repo.session.get(Campaign, campaign_id)
             if campaign is None:
@@ -120,24 +151,40 @@ async def _versions_and_runs(
                 raise LookupError(
                     f"campaign {campaign_id} is for flow '{campaign.flow_id}', not '{flow_id}'"
                 )
-            chosen = set(
-                await repo.session.scalars(select(Run.id).where(Run.campaign_id == campaign_id))
-            )
-            runs = [r for r in runs if r.run_id in chosen]
-    return versions, runs
+    return versions
+
+
+def _emit(writer: ExportWriter, builder: Rows, chunk: Sequence[Any] | None) -> int:
+    rows = builder.feed(chunk) if chunk is not None else builder.close()
+    writer.write_rows(rows)
+    return len(rows)
 
 
 async def _write(
-    db: Database, writer: ExportWriter, builder: Rows, plan: Plan, runs: Sequence[RunRow]
+    db: Database,
+    writer: ExportWriter,
+    builder: Rows,
+    plan: Plan,
+    version_ids: list[int],
+    campaign_id: int | None,
+    progress: Progress | None,
+    total: int,
 ) -> int:
     """Write all data rows chunk by chunk, then the codebook; returns the row count."""
     count = 0
-    for start in range(0, len(runs), RUN_CHUNK):
-        chunk = runs[start : start + RUN_CHUNK]
-        async with db.transaction() as repo:
-            answers = await queries.answers_of_runs(repo.session, [r.run_id for r in chunk])
-        # Formatting and file writes run in a thread so a bot sharing the loop stays live.
-        count += await asyncio.to_thread(_emit, writer, builder, chunk, answers)
+    # Formatting and writing one chunk runs in a thread while the next chunk is fetched.
+    pending: asyncio.Future[int] | None = None
+    async for chunk in stream_rows(db, version_ids, campaign_id):
+        if pending is not None:
+            count += await pending
+            if progress:
+                progress(count, total)
+        pending = asyncio.ensure_future(asyncio.to_thread(_emit, writer, builder, chunk))
+    if pending is not None:
+        count += await pending
+    count += await asyncio.to_thread(_emit, writer, builder, None)
+    if progress:
+        progress(count, total)
     columns = codebook_columns(plan)
     await asyncio.to_thread(writer.finish, columns, codebook(plan, builder.layout))
     return count

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -21,21 +20,32 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-# Codebook cells that hold several entries (choice labels, versions) are joined with this;
-# multiple-choice codes in data cells are joined with ";" (see join_value).
-LIST_SEPARATOR = "; "
+from storage.export_cells import (
+    FORMULA_STARTS,
+    LIST_SEPARATOR,
+    REPLACEMENT,
+    SURROGATES,
+    csv_cell,
+    join_value,
+)
+
+# Re-exported: export_polls and the tests use them from here.
+__all__ = [
+    "FORMULA_STARTS",
+    "LIST_SEPARATOR",
+    "REPLACEMENT",
+    "CsvWriter",
+    "ExportWriter",
+    "JsonWriter",
+    "XlsxWriter",
+    "csv_cell",
+    "join_value",
+    "safe_text",
+]
 
 _MIN_WIDTH = 8
 _MAX_WIDTH = 60
 
-# A lone surrogate (e.g. half an emoji stored by an older version) cannot be encoded as
-# UTF-8 or XML; it is shown as the replacement character instead of failing the export.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-REPLACEMENT = "\ufffd"
-
-# Spreadsheet programs run a CSV cell starting with one of these as a formula (OWASP "CSV
-# injection"); a leading apostrophe makes them show it as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_NOTE_VARIABLE = "_csv_text_cells"
 CSV_NOTE = (
     "In this CSV file (data and codebook), a leading apostrophe (') was added to every text "
@@ -54,24 +64,11 @@ def safe_text(value: Any) -> Any:
     """`value` with lone surrogates in every string (also inside lists and dicts) replaced by
     U+FFFD, so it can always be written as UTF-8, XML or JSON."""
     if isinstance(value, str):
-        return _SURROGATES.sub(REPLACEMENT, value)
+        return SURROGATES.sub(REPLACEMENT, value)
     if isinstance(value, list | tuple):
         return [safe_text(item) for item in value]
     if isinstance(value, dict):
         return {safe_text(k): safe_text(v) for k, v in value.items()}
-    return value
-
-
-def csv_cell(value: Any, raw: bool = False) -> Any:
-    """A value for a CSV cell: None empty, text made writable and, unless `raw`, defused
-    with a leading apostrophe where a spreadsheet would take it for a formula."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        return value
-    value = _SURROGATES.sub(REPLACEMENT, value)
-    if not raw and value.startswith(FORMULA_STARTS):
-        return "'" + value
     return value
 
 
@@ -95,24 +92,42 @@ def codebook_cell(value: Any) -> Any:
     return value
 
 
-def join_value(value: Any, separator: str) -> Any:
-    """A data value for a spreadsheet cell: lists joined, everything else unchanged."""
-    if isinstance(value, list):
-        return separator.join(str(item) for item in value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
 def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
+
+
+class ExportRefused(Exception):
+    """The export cannot be written as asked (nothing was written)."""
+
+
+class NoData(ExportRefused):
+    """There is nothing to export (and an empty file was not asked for)."""
+
+
+# Excel shows at most 1,048,576 rows per sheet; the header takes one.
+XLSX_MAX_ROWS = 1_048_575
+
+
+def codebook_path(output: Path) -> Path:
+    """Where a CSV export puts its codebook: `<stem>.codebook.csv` beside the data."""
+    return output.with_name(f"{output.stem}.codebook.csv")
+
+
+def refuse_existing(paths: Sequence[Path], force: bool) -> None:
+    """FileExistsError naming the files that exist, unless `force` (then they are replaced)."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise FileExistsError(
+            f"{', '.join(existing)} already exists; use --force to replace "
+            + ("it" if len(existing) == 1 else "them")
+        )
 
 
 class ExportWriter(Protocol):
     """What export_flow drives: rows in chunks, then the codebook, then the final paths."""
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Append data rows (values in column order)."""
+        """Append data rows (finished cells in column order, see storage.export_cells)."""
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the codebook and close the files (still under their .part names)."""
@@ -142,39 +157,38 @@ class _FileSet:
             _part(path).unlink(missing_ok=True)
 
 
+def csv_file(path: Path) -> IO[str]:
+    """A CSV file for writing, UTF-8 with BOM: Excel (the staff's tool) only detects UTF-8
+    in a CSV by the BOM and would otherwise show umlauts and Cyrillic/Arabic as mojibake."""
+    return open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+
+
 class CsvWriter(_FileSet):
-    """Data at `output`, codebook at `<stem>.codebook.csv` beside it; every cell goes through
-    csv_cell (formula-like text defused unless `raw`)."""
+    """Data at `output`, codebook at `<stem>.codebook.csv` beside it; data cells come finished
+    (storage.export_cells.CsvCells), header and codebook cells go through csv_cell here."""
 
     def __init__(
-        self,
-        output: Path,
-        columns: Sequence[str],
-        separators: Sequence[str],
-        raw: bool = False,
+        self, output: Path, columns: Sequence[str], raw: bool = False, delimiter: str = ","
     ) -> None:
-        self.codebook_path = output.with_name(f"{output.stem}.codebook.csv")
+        self.codebook_path = codebook_path(output)
         super().__init__([output, self.codebook_path])
-        self.separators = list(separators)
         self.raw = raw
-        # UTF-8 with BOM: Excel (the staff's tool) only detects UTF-8 in a CSV by the BOM and
-        # would otherwise show umlauts and Cyrillic/Arabic answers as mojibake.
-        self._file: IO[str] = open(_part(output), "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
-        self._csv = csv.writer(self._file)
+        self.delimiter = delimiter
+        self._file = csv_file(_part(output))
+        self._csv = csv.writer(self._file, delimiter=delimiter)
         self._csv.writerow([csv_cell(c, raw) for c in columns])
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Append data rows; None becomes an empty cell."""
-        seps, raw = self.separators, self.raw
-        self._csv.writerows(
-            [csv_cell(join_value(v, seps[i]), raw) for i, v in enumerate(row)] for row in rows
-        )
+        """Append data rows: lists of finished fields (storage.export_cells.CsvCells)."""
+        join = self.delimiter.join
+        # As csv.writer ends lines; one write per chunk.
+        self._file.write("".join([join(row) + "\r\n" for row in rows]))
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Close the data file and write the codebook CSV."""
         self._file.close()
-        with open(_part(self.codebook_path), "w", encoding="utf-8-sig", newline="") as fh:
-            out = csv.writer(fh)
+        with csv_file(_part(self.codebook_path)) as fh:
+            out = csv.writer(fh, delimiter=self.delimiter)
             out.writerow([csv_cell(c, self.raw) for c in codebook_columns])
             for entry in [csv_note(self.raw), *codebook]:
                 cells = [codebook_cell(entry.get(c)) for c in codebook_columns]
@@ -233,7 +247,7 @@ def _xlsx_cell(ws: Any, value: Any, bold: bool = False) -> Any:
     """A value for a write-only sheet; a styled or forced-text cell only where needed."""
     if isinstance(value, str):
         # Control characters are not allowed in XLSX; they carry no meaning in answers.
-        value = _SURROGATES.sub(REPLACEMENT, ILLEGAL_CHARACTERS_RE.sub("", value))
+        value = SURROGATES.sub(REPLACEMENT, ILLEGAL_CHARACTERS_RE.sub("", value))
         # openpyxl turns "=…" into a formula and "#N/A" into an error; an answer is text.
         if bold or value.startswith("=") or value in ERROR_CODES:
             cell = WriteOnlyCell(ws, value=value)
@@ -259,49 +273,67 @@ def _set_widths(ws: Any, columns: Sequence[str], sample: Sequence[Sequence[Any]]
         ws.column_dimensions[get_column_letter(i + 1)].width = width
 
 
+def header_row(ws: Any, columns: Sequence[str]) -> list[Any]:
+    """Bold header cells."""
+    return [_xlsx_cell(ws, c, bold=True) for c in columns]
+
+
+def autofilter(ws: Any, columns: Sequence[str], rows: int) -> None:
+    """An autofilter over the header and `rows` data rows (a write-only sheet writes it at
+    the end, so it can be set when the rows are counted)."""
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{rows + 1}"
+
+
 class XlsxWriter(_FileSet):
-    """Sheets "data" and "codebook": bold, frozen header row and widths from the content."""
+    """Sheets "data" and "codebook": bold, frozen header row with an autofilter, widths from
+    the content; moments and dates are real date cells (storage.export_cells.XlsxCells)."""
 
     # Widths of the data sheet come from its first rows: streamed sheets need them up front.
     SAMPLE_ROWS = 200
 
-    def __init__(self, output: Path, columns: Sequence[str], separators: Sequence[str]) -> None:
+    def __init__(self, output: Path, columns: Sequence[str]) -> None:
         super().__init__([output])
         self.columns = list(columns)
-        self.separators = list(separators)
         # Write-only mode streams rows to disk; a normal workbook would keep every cell object.
         self._wb = Workbook(write_only=True)
         self._data = self._wb.create_sheet("data")
+        # Before any row: a write-only sheet writes its view first.
         self._data.freeze_panes = "A2"
+        self._rows = 0
         self._started = False
-
-    def _flat(self, row: Sequence[Any]) -> list[Any]:
-        seps = self.separators
-        return [join_value(v, seps[i]) for i, v in enumerate(row)]
 
     def _start(self, sample: Sequence[Sequence[Any]]) -> None:
         _set_widths(self._data, self.columns, sample)
-        self._data.append([_xlsx_cell(self._data, c, bold=True) for c in self.columns])
+        self._data.append(header_row(self._data, self.columns))
         self._started = True
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Append data rows."""
-        flat = [self._flat(row) for row in rows]
+        """Append data rows; ExportRefused past the rows a spreadsheet can show."""
+        if not rows:
+            return
+        self._rows += len(rows)
+        if self._rows > XLSX_MAX_ROWS:
+            raise ExportRefused(
+                f"more than {XLSX_MAX_ROWS:,} rows do not fit in one XLSX sheet; "
+                "export CSV instead (or the wide layout: one row per run)"
+            )
         if not self._started:
-            self._start(flat[: self.SAMPLE_ROWS])
+            self._start(rows[: self.SAMPLE_ROWS])
         ws = self._data
-        for row in flat:
+        for row in rows:
             ws.append([_xlsx_cell(ws, v) for v in row])
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the codebook sheet and save the workbook."""
         if not self._started:
             self._start([])
+        autofilter(self._data, self.columns, self._rows)
         ws = self._wb.create_sheet("codebook")
         ws.freeze_panes = "A2"
         rows = [[codebook_cell(entry.get(c)) for c in codebook_columns] for entry in codebook]
+        autofilter(ws, codebook_columns, len(rows))
         _set_widths(ws, codebook_columns, rows)
-        ws.append([_xlsx_cell(ws, c, bold=True) for c in codebook_columns])
+        ws.append(header_row(ws, codebook_columns))
         for row in rows:
             ws.append([_xlsx_cell(ws, v) for v in row])
         self._wb.save(_part(self.paths[0]))

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 import storage.export as export_module
 import storage.export_plan as export_plan
+import storage.export_stream as export_stream
 from flows import engine
 from flows.model import Flow, Step, StepType
-from storage.export import export_flow
+from storage.export import NoData, export_flow
 from storage.models import Answer, AuditEntry, Run
 from storage.repo import Database
 from tests.storage.exportdata import (
@@ -101,10 +103,21 @@ def _sheet(ws) -> tuple[list[str], list[dict[str, Any]]]:
     return header, [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
-def as_cell(fmt: str, value: Any, column: str = "", codebook: bool = False) -> Any:
-    """The typed (JSON) value as the given format shows it."""
+STAMP_COLUMNS = ("started_at", "finished_at", "answered_at", "updated_at")
+
+
+def as_cell(
+    fmt: str, value: Any, column: str = "", codebook: bool = False, day: bool = False
+) -> Any:
+    """The typed (JSON) value as the given format shows it; XLSX has real dates (`day`: the
+    answer of a date step)."""
     if fmt == "json":
         return value
+    if fmt == "xlsx" and not codebook and value is not None:
+        if column in STAMP_COLUMNS:
+            return datetime.fromisoformat(value.removesuffix("Z"))
+        if day:
+            return datetime.fromisoformat(value)
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, dict):
@@ -124,7 +137,8 @@ def assert_rows(fmt: str, got: list[dict], want: list[dict], columns: list[str])
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         assert list(g) == columns
         for column in columns:
-            expected = as_cell(fmt, w[column], column)
+            day = column == "job_since" or (column == "value" and w.get("step_type") == "date")
+            expected = as_cell(fmt, w[column], column, day=day)
             assert g[column] == expected, f"row {i} ({w['run_id']}), column {column}"
 
 
@@ -414,6 +428,8 @@ async def test_xlsx_layout_and_text_cells(db: Database, tmp_path: Path) -> None:
     wb = load_workbook(path)
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2"
+        # The autofilter covers the header and every row.
+        assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
         assert all(cell.font.bold for cell in ws[1])
         assert not any(cell.font.bold for cell in ws[2])
         widths = [ws.column_dimensions[cell.column_letter].width for cell in ws[1]]
@@ -423,6 +439,12 @@ async def test_xlsx_layout_and_text_cells(db: Database, tmp_path: Path) -> None:
     # A text answer that looks like a formula stays text.
     mood = data.cell(row=4, column=header.index("mood") + 1)
     assert mood.value == "=1+1 gefährlich" and mood.data_type == "s"
+    # Moments and date answers are date cells a spreadsheet can sort and compute with.
+    started = data.cell(row=2, column=header.index("started_at") + 1)
+    assert started.is_date and started.value == datetime(2026, 11, 2, 9, 30, 15)
+    since = [r[header.index("job_since")] for r in data.iter_rows(min_row=2)]
+    assert any(c.value is not None for c in since)
+    assert all(c.is_date for c in since if c.value is not None)
     # Widths follow content: the long free text column is wider than the run id column.
     letter = {name: data.cell(row=1, column=i + 1).column_letter for i, name in enumerate(header)}
     assert (
@@ -446,21 +468,33 @@ def count_selects(db: Database) -> Iterator[list[str]]:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_answers_are_read_in_chunks_of_runs(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5000])
+async def test_runs_spanning_read_chunks_come_out_whole(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    """The streamed read hands over a few rows at a time; a run split between two chunks
+    still gives its rows in flow order, and the wide layout one row per run."""
     seeded = await seed(db)
-    with count_selects(db) as selects:
-        await export_flow(db, FLOW_ID, "json", "long", tmp_path / "one.json")
-    assert len(selects) == 3  # versions, runs (joined), answers
-
-    monkeypatch.setattr(export_module, "RUN_CHUNK", 2)
-    with count_selects(db) as selects:
-        await export_flow(db, FLOW_ID, "json", "long", tmp_path / "two.json")
-    assert len(selects) == 4  # versions, runs, answers for runs 1-2, answers for run 3
-
-    _, rows, _ = read_export("json", [tmp_path / "two.json"])
+    monkeypatch.setattr(export_stream, "READ_CHUNK", chunk)
+    await export_flow(db, FLOW_ID, "json", "long", tmp_path / "long.json")
+    await export_flow(db, FLOW_ID, "json", "wide", tmp_path / "wide.json")
+    _, rows, _ = read_export("json", [tmp_path / "long.json"])
     assert_rows("json", rows, expected_long(seeded), LONG_COLUMNS)
+    _, rows, _ = read_export("json", [tmp_path / "wide.json"])
+    assert_rows("json", rows, expected_wide(seeded), RUN_COLUMNS + WIDE_STEP_COLUMNS)
+
+
+def test_export_query_never_reads_identities() -> None:
+    """The streamed query (run through the driver, past SQLAlchemy's events) and the count
+    read only runs, pseudonyms and answers, on both databases."""
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        for stmt in (
+            export_stream.rows_statement([1, 2], 7, dialect.name),
+            export_stream.count_statement([1, 2], 7, "long"),
+            export_stream.count_statement([1, 2], None, "wide"),
+        ):
+            sql = str(stmt.compile(dialect=dialect)).lower()
+            assert "identities" not in sql and "first_name" not in sql, sql
 
 
 async def test_many_runs_few_queries(db: Database, tmp_path: Path) -> None:
@@ -525,8 +559,10 @@ async def test_many_runs_few_queries(db: Database, tmp_path: Path) -> None:
     with count_selects(db) as selects:
         await export_flow(db, FLOW_ID, "csv", "wide", tmp_path / "w.csv")
         await export_flow(db, FLOW_ID, "xlsx", "long", tmp_path / "l.xlsx")
-    # per export: versions + runs + ceil(1203 / 500) answer chunks
-    assert len(selects) == 2 * (2 + 3)
+    # Through the bot's engine, per export: the versions, and on PostgreSQL the one streamed
+    # query (server-side cursor); SQLite streams it on a reading connection of its own, see
+    # test_runs_spanning_read_chunks_come_out_whole.
+    assert len(selects) == 2 * (1 if db.engine.dialect.name == "sqlite" else 2)
 
     _, rows, _ = read_export("csv", [tmp_path / "w.csv", tmp_path / "w.codebook.csv"])
     assert len(rows) == 1203
@@ -553,8 +589,13 @@ async def test_flow_without_runs_exports_header_and_codebook(db: Database, tmp_p
         await repo.flow_version(
             flow.id, flow.version, flow.content_hash(), flow.model_dump(mode="json")
         )
+    out = tmp_path / "out"
     for fmt in FORMATS:
-        paths = await export_flow(db, "empty", fmt, "wide", tmp_path / f"e.{fmt}")
+        with pytest.raises(NoData, match="nothing to export: flow 'empty' has no answers yet"):
+            await export_flow(db, "empty", fmt, "wide", out / f"e.{fmt}")
+        assert list(out.iterdir()) == [], "nothing written without empty_ok"
+    for fmt in FORMATS:
+        paths = await export_flow(db, "empty", fmt, "wide", out / f"e.{fmt}", empty_ok=True)
         columns = [c for c in CODEBOOK_COLUMNS if not c.endswith("_en")]
         header, rows, codebook = read_export(fmt, paths, columns)
         assert rows == []
