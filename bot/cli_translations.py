@@ -26,14 +26,15 @@ SHOWN = 5  # msgids listed per kind; the count is always complete
 
 def code_catalog() -> Catalog:
     """Every text of the bot's code marked for translation (gettext, ngettext, N_)."""
-    root = Path(bot.__file__).parent.parent
+    package = Path(bot.__file__).parent  # walk only the package, not what lies beside it
     keywords = {**DEFAULT_KEYWORDS, "N_": None}
     catalog = Catalog(domain=DOMAIN)
     found = extract_from_dir(
-        root, method_map=[("bot/**.py", "python")], keywords=keywords, comment_tags=()
+        package, method_map=[("**.py", "python")], keywords=keywords, comment_tags=()
     )
     for filename, lineno, message, comments, context in found:
-        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+        where = [(f"bot/{filename}", lineno)]
+        catalog.add(message, None, where, auto_comments=comments, context=context)
     return catalog
 
 
