@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +15,9 @@ from bot.cli_common import _fail, _settings, _with_db
 
 if TYPE_CHECKING:
     from storage.repo import Database
+
+# Exit status of an export that found nothing to write (see --empty-ok).
+NO_DATA = 3
 
 
 class ExportFormat(StrEnum):
@@ -35,23 +40,113 @@ RAW_CSV_HELP = (
     "Write CSV cells exactly as stored. By default a text cell starting with = + - @, a tab "
     "or a carriage return gets a leading apostrophe, so spreadsheets do not run it as a formula."
 )
-
+FORMAT_HELP = (
+    "Only needed when the file name does not end in {names}: the format follows the suffix, "
+    "and a --format that contradicts it is refused."
+)
+EXCEL_HELP = (
+    "CSV for German (and other European) Excel: ';' between cells instead of ','. Every CSV "
+    "is UTF-8 with a byte-order mark, which Excel needs to show umlauts right; decimal "
+    "numbers keep their point. Same as --delimiter ';'."
+)
+DELIMITER_HELP = "CSV cell separator: one character, e.g. ';' ('tab' for a tab). Default ','."
+FORCE_HELP = "Replace files that already exist (the data file and the one beside it)."
+EMPTY_OK_HELP = (
+    "With nothing to export yet, still write the files with the header (and codebook), e.g. "
+    f"before fieldwork starts. Without it: a one-line message and exit status {NO_DATA}."
+)
+EXIT_HELP = (
+    f"Exit status: 0 written; 1 unknown flow, campaign or session, or a file exists; "
+    f"2 wrong options; {NO_DATA} nothing to export."
+)
 
 export_app = typer.Typer(
     help="Export data for analysis (pseudonyms only, never Telegram ids or names).\n\n"
-    "A flow's answers with a codebook (--format csv|xlsx|json, --layout wide|long):\n\n"
+    "A flow's answers with a codebook (--layout wide|long; the format follows the file "
+    "name: .csv, .xlsx or .json):\n\n"
     "  backbone export --flow ID --output FILE\n\n"
-    "A live-poll session's votes with a summary per option (--format csv|xlsx):\n\n"
-    "  backbone export polls --session CODE --output FILE",
+    "A live-poll session's votes with a summary per option (.csv or .xlsx):\n\n"
+    "  backbone export polls --session CODE --output FILE\n\n"
+    "Existing files are kept unless --force; --excel writes CSV for German Excel. "
+    "A progress bar shows on a terminal (stderr). " + EXIT_HELP,
     invoke_without_command=True,
     no_args_is_help=True,
 )
 
+ForceOption = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
+EmptyOkOption = Annotated[bool, typer.Option("--empty-ok", help=EMPTY_OK_HELP)]
+ExcelOption = Annotated[bool, typer.Option("--excel", help=EXCEL_HELP)]
+DelimiterOption = Annotated[str | None, typer.Option("--delimiter", help=DELIMITER_HELP)]
+RawCsvOption = Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)]
+
+
+def chosen_format(output: Path, given: str | None, formats: tuple[str, ...]) -> str:
+    """The format of `output`: its suffix; --format only where the suffix says nothing."""
+    suffix = output.suffix.lower().lstrip(".")
+    names = ", ".join(f".{f}" for f in formats)
+    if suffix in formats:
+        if given is not None and given != suffix:
+            _fail(
+                f"--format {given} does not match the file name {output.name}: "
+                f"name it .{given}, or leave out --format"
+            )
+        return suffix
+    if given is None:
+        _fail(f"cannot tell the format of {output.name}: name the file {names} (or give --format)")
+    return given
+
+
+def chosen_delimiter(fmt: str, excel: bool, delimiter: str | None, raw_csv: bool) -> str:
+    """The CSV delimiter from --excel / --delimiter; both refused for other formats."""
+    for name, used in (("--excel", excel), ("--delimiter", delimiter), ("--raw-csv", raw_csv)):
+        if used and fmt != "csv":
+            _fail(f"{name}: only for CSV files; {fmt} files always keep text as text")
+    if delimiter is None:
+        return ";" if excel else ","
+    value = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
+    if len(value) != 1 or value in "\"'\r\n" or value.isalnum():
+        _fail(f"--delimiter: one character such as ';' or 'tab', not {delimiter!r}")
+    if excel and value != ";":
+        _fail("--excel already means --delimiter ';'")
+    return value
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while exporting, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total or None)
+
 
 def _run_export(go: Callable[[Database], Awaitable[list[Path]]]) -> None:
-    """Run an export coroutine factory against the configured database; print the files."""
-    for path in _with_db(_settings(), go, refused=(LookupError,)):
+    """Run an export against the configured database; print the files, or why not."""
+    from storage.export import ExportRefused, NoData
+
+    try:
+        paths = _with_db(_settings(), go, refused=(LookupError, FileExistsError, ExportRefused))
+    except NoData as exc:
+        _fail(f"{exc} (--empty-ok writes the files with their header anyway)", code=NO_DATA)
+        raise  # unreachable
+    for path in paths:
         typer.echo(f"wrote {path}")
+
+
+def _flow_only(ctx: typer.Context, values: dict[str, Any]) -> None:
+    """Flow options given before a subcommand are refused rather than silently ignored."""
+    given = [name for name, value in values.items() if value not in (None, False)]
+    if given:
+        _fail(
+            f"{', '.join(given)}: only for a flow export; options of "
+            f"`backbone export {ctx.invoked_subcommand}` go after its name"
+        )
 
 
 @export_app.callback()
@@ -61,52 +156,51 @@ def export(
         str | None, typer.Option("--flow", help="Flow id: export this flow's answers.")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (flow export).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write; CSV puts the codebook beside it as <name>.codebook.csv.",
+        ),
     ] = None,
     format: Annotated[
         ExportFormat | None,
-        typer.Option("--format", help="Flow export format (default: csv)."),
+        typer.Option("--format", help=FORMAT_HELP.format(names=".csv, .xlsx or .json")),
     ] = None,
     layout: Annotated[
         Layout | None,
-        typer.Option("--layout", help="Flow export layout (default: wide)."),
+        typer.Option("--layout", help="wide: one row per run (default); long: one per answer."),
     ] = None,
     campaign: Annotated[
         int | None, typer.Option("--campaign", help="Only the runs this campaign started.")
     ] = None,
-    raw_csv: Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)] = False,
+    raw_csv: RawCsvOption = False,
+    excel: ExcelOption = False,
+    delimiter: DelimiterOption = None,
+    force: ForceOption = False,
+    empty_ok: EmptyOkOption = False,
 ) -> None:
     """Export a flow's answers (pseudonyms only) with a codebook, or a session's poll votes."""
-    given = [
-        name
-        for name, value in (
-            ("--flow", flow),
-            ("--output", output),
-            ("--format", format),
-            ("--layout", layout),
-            ("--campaign", campaign),
-            ("--raw-csv", raw_csv or None),
-        )
-        if value is not None
-    ]
+    options = {"--flow": flow, "--output": output, "--format": format, "--layout": layout}
+    options |= {"--campaign": campaign, "--raw-csv": raw_csv, "--excel": excel}
+    options |= {"--delimiter": delimiter, "--force": force, "--empty-ok": empty_ok}
     if ctx.invoked_subcommand is not None:
-        if given:
-            _fail(
-                f"{', '.join(given)}: only for a flow export; options of "
-                f"`backbone export {ctx.invoked_subcommand}` go after its name"
-            )
+        _flow_only(ctx, options)
         return
     if flow is None or output is None:
         _fail("a flow export needs --flow ID and --output FILE (see `backbone export --help`)")
-    from storage.export import export_flow
+    from storage.export import FORMATS, export_flow
 
-    fmt = (format or ExportFormat.csv).value
+    fmt = chosen_format(output, format.value if format else None, FORMATS)
+    sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
     lay = (layout or Layout.wide).value
-    if raw_csv and fmt != "csv":
-        _fail(f"--raw-csv: only for CSV files; {fmt} files always keep text as text")
-    _run_export(
-        lambda db: export_flow(db, flow, fmt, lay, output, campaign_id=campaign, raw_csv=raw_csv)
-    )
+    options = {"campaign_id": campaign, "raw_csv": raw_csv, "delimiter": sep, "force": force}
+    with progress_bar("exporting") as tick:
+        _run_export(
+            lambda db: export_flow(
+                db, flow, fmt, lay, output, **options, empty_ok=empty_ok, progress=tick
+            )
+        )
 
 
 @export_app.command("polls")
@@ -120,12 +214,21 @@ def export_polls(
             help="File to write; CSV puts the summary beside it as <name>.summary.csv.",
         ),
     ],
-    format: Annotated[PollExportFormat, typer.Option("--format")] = PollExportFormat.csv,
-    raw_csv: Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)] = False,
+    format: Annotated[
+        PollExportFormat | None,
+        typer.Option("--format", help=FORMAT_HELP.format(names=".csv or .xlsx")),
+    ] = None,
+    raw_csv: RawCsvOption = False,
+    excel: ExcelOption = False,
+    delimiter: DelimiterOption = None,
+    force: ForceOption = False,
+    empty_ok: EmptyOkOption = False,
 ) -> None:
     """Export every vote of a session's polls plus counts per option (pseudonyms only)."""
+    from storage.export_polls import POLL_FORMATS
     from storage.export_polls import export_polls as write_polls
 
-    if raw_csv and format is not PollExportFormat.csv:
-        _fail(f"--raw-csv: only for CSV files; {format.value} files always keep text as text")
-    _run_export(lambda db: write_polls(db, session, format.value, output, raw_csv=raw_csv))
+    fmt = chosen_format(output, format.value if format else None, POLL_FORMATS)
+    sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
+    options = {"raw_csv": raw_csv, "delimiter": sep, "force": force, "empty_ok": empty_ok}
+    _run_export(lambda db: write_polls(db, session, fmt, output, **options))

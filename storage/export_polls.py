@@ -10,10 +10,12 @@ anonymous ones; the identities table is never read, so no Telegram id or name ca
   cells if nobody answered). `share` is votes / voters, so shares of a multiple choice can add
   up to more than 1; `joined` is how many people joined the session.
 
-CSV: the votes at `output`, the summary at `<stem>.summary.csv` beside it (UTF-8 with BOM);
-text cells starting with = + - @ tab or carriage return get a leading apostrophe so spreadsheets
-do not run them as formulas (`raw_csv` writes them as stored).
-XLSX: one file with the sheets "votes" and "summary"; text is always stored as text.
+CSV: the votes at `output`, the summary at `<stem>.summary.csv` beside it (UTF-8 with BOM,
+`delimiter` between cells); text cells starting with = + - @ tab or carriage return get a
+leading apostrophe so spreadsheets do not run them as formulas (`raw_csv` writes them as
+stored).
+XLSX: one file with the sheets "votes" and "summary", each with a frozen header row and an
+autofilter; text is always stored as text, moments are date cells (UTC).
 """
 
 from __future__ import annotations
@@ -34,7 +36,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.agenda import PollSpec
 from flows.agenda_schema import CHOICE_POLLS, PollType
 from storage.export import iso_utc
-from storage.export_writers import _FileSet, _part, _set_widths, _xlsx_cell, csv_cell
+from storage.export_writers import (
+    NoData,
+    _FileSet,
+    _part,
+    _set_widths,
+    _xlsx_cell,
+    autofilter,
+    csv_cell,
+    csv_file,
+    header_row,
+    refuse_existing,
+)
 from storage.models import Participant, Poll, PollSession, SessionMember, Vote
 from storage.repo import Database
 
@@ -64,6 +77,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "voters",
     "joined",
 )
+STAMP_COLUMNS = frozenset({"voted_at", "updated_at"})
 SHARE_DECIMALS = 4
 SHARE_FORMAT = "0.0000"  # XLSX number format of the share column
 VOTES_SHEET = "votes"
@@ -264,13 +278,20 @@ def _csv_cell(column: str, value: Any, raw: bool) -> Any:
     return csv_cell(value, raw)
 
 
-def _write_csv(output: Path, tables: Sequence[_Table], raw: bool = False) -> list[Path]:
-    files = _FileSet([output, summary_path(output)])
+def output_paths(fmt: str, output: Path) -> list[Path]:
+    """Every file an export to `output` writes (CSV: the summary beside it)."""
+    return [output, summary_path(output)] if fmt == "csv" else [output]
+
+
+def _write_csv(
+    output: Path, tables: Sequence[_Table], raw: bool = False, delimiter: str = ","
+) -> list[Path]:
+    files = _FileSet(output_paths("csv", output))
     try:
         for path, table in zip(files.paths, tables, strict=True):
             # UTF-8 with BOM, like the flow exports, so Excel reads umlauts and Cyrillic right.
-            with open(_part(path), "w", encoding="utf-8-sig", newline="") as fh:
-                out = csv.writer(fh)
+            with csv_file(_part(path)) as fh:
+                out = csv.writer(fh, delimiter=delimiter)
                 out.writerow([csv_cell(c, raw) for c in table.columns])
                 for row in table.rows:
                     cells = zip(table.columns, row, strict=True)
@@ -279,6 +300,15 @@ def _write_csv(output: Path, tables: Sequence[_Table], raw: bool = False) -> lis
     except BaseException:
         files.abort()
         raise
+
+
+def _with_dates(row: list[Any], stamps: list[int]) -> list[Any]:
+    """The row with its ISO moments as naive UTC datetimes: real date cells."""
+    row = list(row)
+    for i in stamps:
+        if row[i] is not None:
+            row[i] = datetime.fromisoformat(row[i][:19])
+    return row
 
 
 def _write_xlsx(output: Path, tables: Sequence[_Table]) -> list[Path]:
@@ -292,9 +322,11 @@ def _write_xlsx(output: Path, tables: Sequence[_Table]) -> list[Path]:
             ws = wb.create_sheet(table.name)
             ws.freeze_panes = "A2"
             _set_widths(ws, table.columns, table.rows[:200])
-            ws.append([_xlsx_cell(ws, c, bold=True) for c in table.columns])
+            ws.append(header_row(ws, table.columns))
+            stamps = [i for i, c in enumerate(table.columns) if c in STAMP_COLUMNS]
             for row in table.rows:
-                ws.append([_xlsx_cell(ws, v) for v in row])
+                ws.append([_xlsx_cell(ws, v) for v in _with_dates(row, stamps)])
+            autofilter(ws, table.columns, len(table.rows))
             if "share" in table.columns:
                 col = table.columns.index("share") + 1
                 for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
@@ -317,31 +349,38 @@ async def export_polls(
     *,
     actor: str = "cli",
     raw_csv: bool = False,
+    delimiter: str = ",",
+    force: bool = False,
+    empty_ok: bool = False,
 ) -> list[Path]:
     """Write the votes and summary of one session's polls; returns the files written.
 
     CSV text cells that a spreadsheet would run as a formula get a leading apostrophe unless
-    `raw_csv`.
+    `raw_csv`. Existing files are replaced only with `force` (else FileExistsError).
 
-    Raises LookupError("no session with code X") for an unknown code, ValueError for an
-    unknown format.
+    Raises LookupError("no session with code X") for an unknown code, NoData for a session
+    without votes (unless `empty_ok`: then the header-only votes and the summary are
+    written), ValueError for an unknown format.
     """
     if fmt not in POLL_FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(POLL_FORMATS)})")
     output = Path(output)
+    refuse_existing(output_paths(fmt, output), force)
     code = session_code.strip().upper()
     async with db.transaction() as repo:
         data = await _load(repo.session, code)
     if data is None:
         raise LookupError(f"no session with code {session_code}")
     votes = _vote_rows(data)
+    if not votes and not empty_ok:
+        raise NoData(f"nothing to export: session {data.code} has no votes yet")
     tables = [
         _Table(VOTES_SHEET, VOTE_COLUMNS, votes),
         _Table(SUMMARY_SHEET, SUMMARY_COLUMNS, _summary_rows(data)),
     ]
     # File writes run in a thread so a bot sharing the loop stays live.
     if fmt == "csv":
-        written = await asyncio.to_thread(_write_csv, output, tables, raw_csv)
+        written = await asyncio.to_thread(_write_csv, output, tables, raw_csv, delimiter)
     else:
         written = await asyncio.to_thread(_write_xlsx, output, tables)
     async with db.transaction() as repo:

@@ -17,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, select
 
+from storage.export import NoData
 from storage.export_polls import SUMMARY_COLUMNS, VOTE_COLUMNS, export_polls, summary_path
 from storage.models import (
     AuditEntry,
@@ -339,6 +340,14 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
+def as_xlsx(row: list[Any]) -> list[Any]:
+    """A typed vote row as XLSX keeps it: moments as (naive, UTC) date cells."""
+    return [
+        datetime.fromisoformat(v.removesuffix("Z")) if c in ("voted_at", "updated_at") else v
+        for c, v in zip(VOTE_COLUMNS, row, strict=True)
+    ]
+
+
 def read_sheets(path: Path) -> dict[str, list[list[Any]]]:
     wb = load_workbook(path)
     assert wb.sheetnames == ["votes", "summary"]
@@ -384,6 +393,8 @@ async def test_every_cell_of_votes_and_summary(db: Database, tmp_path: Path, fmt
     if fmt == "csv":
         want_votes = [as_csv(r, VOTE_COLUMNS) for r in want_votes]
         want_summary = [as_csv(r, SUMMARY_COLUMNS) for r in want_summary]
+    else:
+        want_votes = [as_xlsx(r) for r in want_votes]
     assert len(votes) - 1 == len(want_votes)
     for got, want in zip(votes[1:], want_votes, strict=True):
         assert got == want
@@ -406,6 +417,9 @@ async def test_xlsx_types_and_formats(db: Database, tmp_path: Path) -> None:
     for ws in (votes, summary):
         assert ws.freeze_panes == "A2"
         assert all(cell.font.b for cell in ws[1])
+        assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+    voted = [row[VOTE_COLUMNS.index("voted_at")] for row in votes.iter_rows(min_row=2)]
+    assert voted and all(c.is_date for c in voted)
     # An option label starting with "=" stays text, never a formula.
     labels = [row[3] for row in summary.iter_rows(min_row=2, values_only=True)]
     assert "=Zeit" in labels
@@ -496,7 +510,11 @@ async def test_unknown_session_and_code_spelling(db: Database, tmp_path: Path) -
 async def test_session_without_polls(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as repo:
         repo.session.add(PollSession(code="EMPTY2", title="Leer", facilitator_chat_id=1))
-    paths = await export_polls(db, "EMPTY2", "xlsx", tmp_path / "empty.xlsx")
+    with pytest.raises(NoData, match="nothing to export: session EMPTY2 has no votes yet"):
+        await export_polls(db, "EMPTY2", "xlsx", tmp_path / "empty.xlsx")
+    assert not (tmp_path / "empty.xlsx").exists()
+    assert await _audit(db) == []
+    paths = await export_polls(db, "EMPTY2", "xlsx", tmp_path / "empty.xlsx", empty_ok=True)
     sheets = read_sheets(paths[0])
     assert sheets == {"votes": [list(VOTE_COLUMNS)], "summary": [list(SUMMARY_COLUMNS)]}
     assert (await _audit(db))[-1].details == {"session": "EMPTY2", "format": "xlsx", "rows": 0}
@@ -531,12 +549,14 @@ async def test_command_line(db: Database, migrated_url: str, tmp_path: Path) -> 
     args = ["export", "polls", "--session", CODE, "--format", "xlsx", "--output", str(xlsx)]
     done = backbone(migrated_url, tmp_path, *args)
     assert done.returncode == 0, done.stderr
-    assert read_sheets(xlsx)["votes"][1:] == expected_votes(seeded)
+    assert read_sheets(xlsx)["votes"][1:] == [as_xlsx(r) for r in expected_votes(seeded)]
 
-    missing = backbone(migrated_url, tmp_path, "export", "polls", "--session", "NOPE99", "-o", "x")
+    missing = backbone(
+        migrated_url, tmp_path, "export", "polls", "--session", "NOPE99", "-o", "x.csv"
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip() == "backbone: no session with code NOPE99"
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "x.csv").exists()
 
     # Flow options before the subcommand are refused rather than silently ignored.
     mixed = backbone(
