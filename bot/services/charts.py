@@ -42,6 +42,10 @@ _REGULAR = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 _BOLD = ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+# LRM, RLM, ALM, the embeddings and overrides, the isolates
+_BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 
 
 def _font(size: int, bold: bool = False) -> Font:
@@ -79,9 +83,13 @@ def _raqm(font: Font) -> bool:
 
 def visual(text: str, font: Font) -> str:
     """What to hand Pillow for `text`: as is under Raqm, else shaped and in visual order."""
-    if _raqm(font) or not _has_rtl(text):
+    if _raqm(font):
         return text
-    return get_display(arabic_reshaper.reshape(text))
+    if _has_rtl(text):
+        text = get_display(arabic_reshaper.reshape(text))
+    # without Raqm the invisible direction controls (the isolates around interpolated
+    # values, marks) would be drawn as boxes: their work is done once the text is reordered
+    return text.translate(_BIDI_CONTROLS)
 
 
 def _width(font: Font, text: str) -> float:

@@ -124,3 +124,14 @@ def test_a_left_to_right_chart_is_not_mirrored():
         lambda v: 255 if v < 110 else 0
     )
     assert dark.getbbox()[0] <= charts.MARGIN + 4
+
+
+@pytest.mark.parametrize("engine", ["default", "basic"])
+def test_direction_isolates_from_the_catalog_are_not_drawn(monkeypatch, engine):
+    if engine == "basic":
+        _basic_fonts(monkeypatch)
+    isolated = "صوّت \u20685\u2069 · انضم \u20689\u2069"  # as the Arabic catalog gives it
+    plain = "صوّت 5 · انضم 9"
+    rows = [("نعم", 5)]
+    assert results_png("ما رأيك؟", rows, 5, isolated) == results_png("ما رأيك؟", rows, 5, plain)
+    assert results_png("\u2068Lunch\u2069?", rows, 5) == results_png("Lunch?", rows, 5)
