@@ -83,7 +83,7 @@ RawCsvOption = Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)]
 def chosen_format(output: Path, given: str | None, formats: tuple[str, ...]) -> str:
     """The format of `output`: its suffix; --format only where the suffix says nothing."""
     suffix = output.suffix.lower().lstrip(".")
-    names = ", ".join(f".{f}" for f in formats)
+    names = " or ".join(", ".join(f".{f}" for f in formats).rsplit(", ", 1))
     if suffix in formats:
         if given is not None and given != suffix:
             _fail(
@@ -130,12 +130,20 @@ def _run_export(go: Callable[[Database], Awaitable[list[Path]]]) -> None:
     """Run an export against the configured database; print the files, or why not."""
     from storage.export import ExportRefused, NoData
 
-    try:
-        paths = _with_db(_settings(), go, refused=(LookupError, FileExistsError, ExportRefused))
-    except NoData as exc:
-        _fail(f"{exc} (--empty-ok writes the files with their header anyway)", code=NO_DATA)
-        raise  # unreachable
-    for path in paths:
+    async def answered(db: Database) -> list[Path] | tuple[int, str]:
+        # A refusal comes back as a value: raised, an OSError behind it (a file that cannot
+        # be written) would be taken for a database that cannot be reached.
+        try:
+            return await go(db)
+        except NoData as exc:
+            return NO_DATA, f"{exc} (--empty-ok writes the files with their header anyway)"
+        except (LookupError, ExportRefused) as exc:
+            return 1, str(exc.args[0] if exc.args else exc)
+
+    result = _with_db(_settings(), answered, refused=())
+    if isinstance(result, tuple):
+        _fail(result[1], code=result[0])
+    for path in result:
         typer.echo(f"wrote {path}")
 
 

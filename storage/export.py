@@ -24,11 +24,13 @@ from storage.export_writers import (
     CsvWriter,
     ExportRefused,
     ExportWriter,
+    FilesExist,
     JsonWriter,
     NoData,
     XlsxWriter,
     codebook_path,
     refuse_existing,
+    writing,
 )
 from storage.models import Campaign, utcnow
 from storage.queries import VersionRow
@@ -39,6 +41,7 @@ __all__ = [
     "FORMATS",
     "LAYOUTS",
     "ExportRefused",
+    "FilesExist",
     "Format",
     "Layout",
     "NoData",
@@ -106,7 +109,8 @@ async def export_flow(
     With `campaign_id`, only the runs that campaign's invitations started are exported.
     CSV text cells that a spreadsheet would run as a formula get a leading apostrophe
     (noted in the codebook) unless `raw_csv`. Existing files are replaced only with `force`
-    (else FileExistsError, before anything is read); an export without a single data row
+    (else FilesExist, before anything is read); a file that cannot be written raises
+    ExportRefused; an export without a single data row
     raises NoData and writes nothing unless `empty_ok` (then: header and codebook).
     """
     _check(fmt, layout, delimiter)
@@ -122,13 +126,15 @@ async def export_flow(
         head["campaign"] = campaign_id
     ids = [v.id for v in versions]
     total = await count_rows(db, ids, campaign_id, layout) if progress else 0
-    writer = _writer(fmt, output, builder, head, raw_csv, delimiter)
+    with writing(output):
+        writer = _writer(fmt, output, builder, head, raw_csv, delimiter)
     try:
-        count = await _write(db, writer, builder, plan, ids, campaign_id, progress, total)
-        if count == 0 and not empty_ok:
-            what = f"campaign {campaign_id} of flow" if campaign_id is not None else "flow"
-            raise NoData(f"nothing to export: {what} '{flow_id}' has no answers yet")
-        written = writer.commit()
+        with writing(output):
+            count = await _write(db, writer, builder, plan, ids, campaign_id, progress, total)
+            if count == 0 and not empty_ok:
+                what = f"campaign {campaign_id} of flow" if campaign_id is not None else "flow"
+                raise NoData(f"nothing to export: {what} '{flow_id}' has no answers yet")
+            written = writer.commit()
     except BaseException:
         writer.abort()
         raise

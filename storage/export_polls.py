@@ -47,6 +47,7 @@ from storage.export_writers import (
     csv_file,
     header_row,
     refuse_existing,
+    writing,
 )
 from storage.models import Participant, Poll, PollSession, SessionMember, Vote
 from storage.repo import Database
@@ -356,7 +357,7 @@ async def export_polls(
     """Write the votes and summary of one session's polls; returns the files written.
 
     CSV text cells that a spreadsheet would run as a formula get a leading apostrophe unless
-    `raw_csv`. Existing files are replaced only with `force` (else FileExistsError).
+    `raw_csv`. Existing files are replaced only with `force` (else FilesExist).
 
     Raises LookupError("no session with code X") for an unknown code, NoData for a session
     without votes (unless `empty_ok`: then the header-only votes and the summary are
@@ -379,10 +380,11 @@ async def export_polls(
         _Table(SUMMARY_SHEET, SUMMARY_COLUMNS, _summary_rows(data)),
     ]
     # File writes run in a thread so a bot sharing the loop stays live.
-    if fmt == "csv":
-        written = await asyncio.to_thread(_write_csv, output, tables, raw_csv, delimiter)
-    else:
-        written = await asyncio.to_thread(_write_xlsx, output, tables)
+    with writing(output):
+        if fmt == "csv":
+            written = await asyncio.to_thread(_write_csv, output, tables, raw_csv, delimiter)
+        else:
+            written = await asyncio.to_thread(_write_xlsx, output, tables)
     async with db.transaction() as repo:
         await repo.audit(
             actor, "export_polls", {"session": data.code, "format": fmt, "rows": len(votes)}

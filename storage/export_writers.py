@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -100,8 +101,22 @@ class ExportRefused(Exception):
     """The export cannot be written as asked (nothing was written)."""
 
 
-class NoData(ExportRefused):
+class FilesExist(ExportRefused):
+    """A file the export would write exists already (and replacing was not asked for)."""
+
+
+class NoData(Exception):
     """There is nothing to export (and an empty file was not asked for)."""
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """A file that cannot be written (permissions, a full disk) as ExportRefused: one line
+    naming it, instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 # Excel shows at most 1,048,576 rows per sheet; the header takes one.
@@ -114,10 +129,10 @@ def codebook_path(output: Path) -> Path:
 
 
 def refuse_existing(paths: Sequence[Path], force: bool) -> None:
-    """FileExistsError naming the files that exist, unless `force` (then they are replaced)."""
+    """FilesExist naming the files that exist, unless `force` (then they are replaced)."""
     existing = [str(p) for p in paths if p.exists()]
     if existing and not force:
-        raise FileExistsError(
+        raise FilesExist(
             f"{', '.join(existing)} already exists; use --force to replace "
             + ("it" if len(existing) == 1 else "them")
         )
