@@ -26,7 +26,9 @@ flows_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(flows_app, name="flows")
-app.add_typer(campaign_app, name="campaign")
+# Command groups are plural nouns (flows, campaigns, groups); `campaign` still works.
+app.add_typer(campaign_app, name="campaigns")
+app.add_typer(campaign_app, name="campaign", hidden=True)
 app.add_typer(groups_app, name="groups")
 app.add_typer(export_app, name="export")
 app.command("translations")(translations)

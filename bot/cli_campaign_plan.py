@@ -1,4 +1,4 @@
-"""`backbone campaign create`'s options: their types and help, how they become a checked
+"""`backbone campaigns create`'s options: their types and help, how they become a checked
 plan (bad ones: one line, exit 2), and the preview staff confirm. bot.cli_campaigns has the
 commands."""
 

@@ -1,4 +1,4 @@
-"""`backbone campaign …`: check-up campaigns from the shell (`backbone groups …`: cli_groups).
+"""`backbone campaigns …`: check-up campaigns from the shell (`backbone groups …`: cli_groups).
 
 The same use cases as /campaign in Telegram (bot.services.campaigns, campaign_plan);
 every change is audited with the actor "cli" and pseudonyms only. Nothing here sends a
@@ -33,7 +33,7 @@ from bot.cli_campaign_plan import (
     checked_plan,
     print_preview,
 )
-from bot.cli_common import ACTOR, Refused, _fail, _settings, _with_db
+from bot.cli_common import ACTOR, Refused, _confirm, _fail, _settings, _with_db
 from bot.cli_groups import groups_app
 from bot.settings import Settings
 
@@ -92,7 +92,7 @@ def campaign_create(
     typer.echo(
         f"Campaign {campaign_id} is {status}: the running bot sends the invitations from "
         f"{_local(plan.start_at, settings.zone)}. "
-        f"Follow it with `backbone campaign status {campaign_id}`."
+        f"Follow it with `backbone campaigns status {campaign_id}`."
     )
 
 
@@ -171,7 +171,7 @@ async def _campaign(repo: Repo, campaign_id: int) -> Campaign:
 
     campaign = await find(repo, campaign_id)
     if campaign is None:
-        raise Refused(f"no campaign {campaign_id} (see `backbone campaign list`)")
+        raise Refused(f"no campaign {campaign_id} (see `backbone campaigns list`)")
     return campaign
 
 
@@ -191,7 +191,7 @@ def campaign_list() -> None:
 
     rows = _with_db(settings, go)
     if not rows:
-        typer.echo("no campaigns yet (`backbone campaign create --help`)")
+        typer.echo("no campaigns yet (`backbone campaigns create --help`)")
         return
     for c, figures in rows:
         typer.echo(
@@ -237,10 +237,20 @@ def campaign_status(campaign_id: Annotated[int, typer.Argument(metavar="ID")]) -
     typer.echo("\n".join(lines))
 
 
-def _change(campaign_id: int, action: str) -> None:
+def _change(campaign_id: int, action: str, ask: str | None = None) -> None:
+    """pause / resume / cancel; with `ask`, the campaign is looked up and the question asked
+    first (None: no question, the caller's --yes)."""
     from bot.services.campaigns import set_status
 
     settings = _settings()
+
+    async def look(db: Database) -> str:
+        async with db.transaction() as repo:
+            return (await _campaign(repo, campaign_id)).status
+
+    if ask is not None:
+        _with_db(settings, look)  # an unknown campaign: exit 1 before the question
+        _confirm(ask, yes=False)
 
     async def go(db: Database) -> str:
         async with db.transaction() as repo:
@@ -266,6 +276,13 @@ def campaign_resume(campaign_id: Annotated[int, typer.Argument(metavar="ID")]) -
 
 
 @campaign_app.command("cancel")
-def campaign_cancel(campaign_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
-    """Stop a campaign for good: no more invitations or reminders."""
-    _change(campaign_id, "cancel")
+def campaign_cancel(
+    campaign_id: Annotated[int, typer.Argument(metavar="ID")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop a campaign for good: no more invitations or reminders (cannot be undone)."""
+    question = (
+        f"Cancel campaign {campaign_id} for good? Its pending invitations and reminders are "
+        "dropped; this cannot be undone."
+    )
+    _change(campaign_id, "cancel", None if yes else question)

@@ -253,3 +253,34 @@ def test_a_database_without_the_schema_is_one_line_and_exit_2(
     assert backbone("db", "upgrade", env={"BACKBONE_DATABASE_URL": database_url}).returncode == 0
     again = backbone("groups", "list", env={"BACKBONE_DATABASE_URL": database_url}, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+# --- campaigns cancel asks first; `campaigns` and the older `campaign` -----------------------
+
+
+async def test_cancel_asks_first_and_yes_skips_the_question(
+    db: Database, seeded: Seeded, cli
+) -> None:
+    created = cli(
+        "campaigns", "create", "--flow", FLOW, "--group", "partners", "--deadline",
+        FUTURE_DEADLINE, "--yes",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    (campaign,) = await _campaigns(db)
+    for stdin in ("", "n\n"):
+        declined = cli("campaigns", "cancel", str(campaign.id), stdin=stdin)
+        assert declined.returncode == 1
+        assert "cannot be undone" in declined.stdout
+        assert (await _campaigns(db))[0].status == "scheduled"
+    unknown = cli("campaigns", "cancel", "999")
+    assert unknown.returncode == 1
+    assert "no campaign 999" in one_error_line(unknown) and "[y/N]" not in unknown.stdout
+    done = cli("campaign", "cancel", str(campaign.id), "--yes")  # the older group name
+    assert done.returncode == 0, done.stderr
+    assert "now cancelled" in done.stdout
+    assert (await _campaigns(db))[0].status == "cancelled"
+
+
+async def _campaigns(db: Database) -> list[Campaign]:
+    async with db.transaction() as repo:
+        return list(await repo.session.scalars(select(Campaign).order_by(Campaign.id)))
