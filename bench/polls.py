@@ -392,15 +392,17 @@ def report(
 
 # --- main --------------------------------------------------------------------------------
 @contextmanager
-def running_bot(args: argparse.Namespace, workdir: Path) -> Iterator[tuple]:
+def running_bot(
+    args: argparse.Namespace, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple]:
     """A fresh database, the fake Bot API and `backbone run` against them: (server, bot, url).
-    A simulated person's timeout becomes a BenchError; a bot that logged a traceback keeps
-    the temp dir (`args.keep`)."""
+    `env` adds or overrides BACKBONE_ settings. A simulated person's timeout becomes a
+    BenchError; a bot that logged a traceback keeps the temp dir (`args.keep`)."""
     with (
         fresh_database(args.database, args.postgres_url, workdir) as url,
         FakeBotAPI(token=TOKEN) as server,
     ):
-        bot = BotProcess(server, bot_env(server, url, workdir), workdir)
+        bot = BotProcess(server, {**bot_env(server, url, workdir), **(env or {})}, workdir)
         try:
             try:
                 bot.start(timeout=120)
