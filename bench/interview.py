@@ -202,9 +202,7 @@ def wrong_replies(people: list[Person], questions: int) -> int:
 
 def check_answers(url: str, people: list[Person]) -> str:
     """Whether every answer is stored exactly once, for its question, in its person's run."""
-    expected = {
-        text: (p.index, f"q{k}") for p in people for k, text in enumerate(p.texts, start=1)
-    }
+    expected = {text: (p.index, f"q{k}") for p in people for k, text in enumerate(p.texts, start=1)}
     rows = answers(url)
     seen = Counter(row["value"] for row in rows)
     missing = sum(1 for text in expected if seen[text] == 0)
@@ -371,9 +369,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="server to create the run's database on (default: %(default)s)",
     )
     ap.add_argument("--send-rate", type=float, default=30.0, help="BACKBONE_SEND_RATE (≤ 30)")
-    ap.add_argument(
-        "--merge-seconds", type=float, default=3.0, help="BACKBONE_TEXT_MERGE_SECONDS"
-    )
+    ap.add_argument("--merge-seconds", type=float, default=3.0, help="BACKBONE_TEXT_MERGE_SECONDS")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (bot log, SQLite)")
     args = ap.parse_args(argv)
