@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench.common import BenchError, run_in_workdir
 from bench.polls import DEFAULT_POSTGRES_URL, machine_ticks, percentile, process_cpu, running_bot
+from bench.profile import Sampler, summary
 from tests.e2e.conftest import TOKEN
 from tests.e2e.helpers import answers, onboard
 from tests.fakebot import FakeBotAPI, SimUser
@@ -255,7 +256,12 @@ def bot_run(args: argparse.Namespace, workdir: Path) -> BotRun:
         onboarding = time.monotonic() - started
         server.wait_idle(timeout=TIMEOUT, quiet=QUIET)
         people = [Person(i, u) for i, u in enumerate(users)]
+        sampler = Sampler(bot.proc.pid, workdir / "bot.pyspy") if args.profile else None
+        if sampler:
+            sampler.start()
         phase = Player(server, people, args.questions, args.seed).play(bot.proc.pid)
+        if sampler:
+            sampler.stop()
         latencies = reply_latencies(server, people)
         sends = send_peak(server, phase)
         try:
@@ -372,6 +378,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--merge-seconds", type=float, default=3.0, help="BACKBONE_TEXT_MERGE_SECONDS")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (bot log, SQLite)")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the bot with py-spy during the answers (needs py-spy; slows it a little)",
+    )
     args = ap.parse_args(argv)
     if args.participants < 1 or args.questions < 1:
         ap.error("--participants and --questions must be positive")
@@ -386,7 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     def run(workdir: Path) -> str:
         bot = bot_run(args, workdir)
         anchor, echo_ms = anchor_run(bot, args.questions, workdir)
-        return report(args, bot, anchor, echo_ms)
+        figures = report(args, bot, anchor, echo_ms)
+        if args.profile:
+            figures += "\n" + summary(workdir / "bot.pyspy")
+            args.keep = True  # the raw stacks stay for a flame graph
+        return figures
 
     return run_in_workdir("bench-interview-", args, run)
 

@@ -1,0 +1,116 @@
+"""Sample a running bot with py-spy and say where its CPU went (for bench.interview --profile).
+
+py-spy is not a dependency of the project: `pip install py-spy` where you want a profile. It
+attaches to the process from outside (no change to the bot, `--nonblocking` so the bot is
+never paused) and records collapsed stacks of active threads only, i.e. CPU, not waiting.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from bench.common import BenchError
+
+RATE = 200  # samples per second
+FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^():]+)(?::\d+)?\)$")
+OWN = ("bot", "storage", "flows")  # the project's code, as opposed to libraries
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Sampler:
+    """py-spy record on `pid` from start() until stop(); the raw stacks go to `out`."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.pid, self.out = pid, out
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("py-spy")
+        if exe is None:
+            raise BenchError("--profile needs py-spy on PATH (pip install py-spy)")
+        self.proc = subprocess.Popen(
+            [exe, "record", "--pid", str(self.pid), "--rate", str(RATE), "--format", "raw"]
+            + ["--nonblocking", "--output", str(self.out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _frames(stack: str) -> list[tuple[str, str]]:
+    out = []
+    for frame in stack.split(";"):
+        m = FRAME.match(frame.strip())
+        if m:
+            out.append((m["func"], m["file"]))
+    return out
+
+
+def _own_files() -> dict[str, str]:
+    """py-spy shortens some of the project's paths to the bare file name: name -> path."""
+    found: dict[str, list[str]] = {}
+    for package in OWN:
+        for path in (REPO / package).rglob("*.py"):
+            found.setdefault(path.name, []).append(path.relative_to(REPO).as_posix())
+    return {name: paths[0] for name, paths in found.items() if len(paths) == 1}
+
+
+def _path(file: str, own: dict[str, str]) -> str:
+    return own.get(file, file) if "/" not in file else file
+
+
+def _short(func: str, file: str) -> str:
+    return f"{func} ({file})"
+
+
+def _package(file: str) -> str:
+    """The top-level package or module a (shortened) path belongs to."""
+    if file.startswith(("/", "<")):  # an absolute path outside sys.path, or <frozen ...>
+        return file
+    return file.split("/", 1)[0].removesuffix(".py")
+
+
+def summary(raw: Path, top: int = 15) -> str:
+    """Where the samples fall: by package (inclusive), the largest self-time frames, and the
+    project's own functions by inclusive time (each counted once per sample)."""
+    leaf: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    total = 0
+    mine = _own_files()
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [(f, _path(p, mine)) for f, p in _frames(stack)]
+        if frames:
+            leaf[_short(*frames[-1])] += n
+        for name in {_short(f, p) for f, p in frames if _package(p) in OWN}:
+            own[name] += n
+        for name in {_package(p) for _f, p in frames}:
+            packages[name] += n
+    if not total:
+        return "profile: no samples"
+    lines = [f"profile: {total} samples at {RATE}/s of the bot's active threads"]
+    lines.append("  by package, inclusive (a sample counts for every package on its stack):")
+    lines += [f"    {n / total:5.1%}  {name}" for name, n in packages.most_common(top)]
+    lines.append("  self time (where the CPU was when sampled):")
+    lines += [f"    {n / total:5.1%}  {name}" for name, n in leaf.most_common(top)]
+    lines.append("  the project's functions, inclusive:")
+    lines += [f"    {n / total:5.1%}  {name}" for name, n in own.most_common(top)]
+    return "\n".join(lines)
