@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storage import queries
-from storage.export_cells import Cells, CsvCells, XlsxCells, iso_utc
+from storage.export_cells import Cells, CsvCells, iso_utc
 from storage.export_codebook import codebook, codebook_columns
 from storage.export_plan import Plan, build_plan
 from storage.export_rows import Rows
@@ -32,6 +32,7 @@ from storage.export_writers import (
     refuse_existing,
     writing,
 )
+from storage.export_xlsx import XlsxCells
 from storage.models import Campaign, utcnow
 from storage.queries import VersionRow
 from storage.repo import Database

@@ -1,4 +1,5 @@
-"""How each file format finishes a cell: CSV text defused and lists joined, XLSX real dates.
+"""How each file format finishes a cell: CSV text defused, quoted and lists joined (XLSX:
+storage.export_xlsx.XlsxCells).
 
 The export builds a value once and hands it to the format's `Cells`; values that repeat
 (a run's cells, option codes and labels, a question's wording) are finished once and reused,
@@ -9,7 +10,7 @@ calls per column.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # Lists in cells: multiple-choice codes with ";" (CODE_SEPARATOR), labels and codebook
@@ -127,25 +128,3 @@ class CsvCells(Cells):
     def stamp(self, raw: Any) -> Any:
         """ISO text (never quoted: no delimiter or quote can be in it)."""
         return iso_stamp(raw) or ""
-
-
-class XlsxCells(Cells):
-    """XLSX: lists joined; moments and dates become real spreadsheet date cells."""
-
-    def value(self, value: Any, separator: str) -> Any:
-        """Joined (the writer keeps text as text)."""
-        return join_value(value, separator)
-
-    def stamp(self, raw: Any) -> Any:
-        """A naive datetime in UTC (spreadsheets have no time zones; the codebook says UTC)."""
-        iso = iso_stamp(raw)
-        return None if iso is None else datetime.fromisoformat(iso[:19])
-
-    def day(self, value: Any, separator: str) -> Any:
-        """A date cell when the answer is an ISO date, else the text as stored."""
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        return self.value(value, separator)

@@ -7,6 +7,7 @@ export leaves no half-written file that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -15,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
@@ -29,6 +29,7 @@ from storage.export_cells import (
     csv_cell,
     join_value,
 )
+from storage.export_xlsx import Sheet, cell, finish_book, open_book, widths
 
 # Re-exported: export_polls and the tests use them from here.
 __all__ = [
@@ -300,8 +301,9 @@ def autofilter(ws: Any, columns: Sequence[str], rows: int) -> None:
 
 
 class XlsxWriter(_FileSet):
-    """Sheets "data" and "codebook": bold, frozen header row with an autofilter, widths from
-    the content; moments and dates are real date cells (storage.export_cells.XlsxCells)."""
+    """Sheets "data" and "codebook" (storage.export_xlsx): bold, frozen header row with an
+    autofilter, widths from the content; cells come finished (export_xlsx.XlsxCells), so
+    moments and dates are real date cells."""
 
     # Widths of the data sheet come from its first rows: streamed sheets need them up front.
     SAMPLE_ROWS = 200
@@ -309,60 +311,50 @@ class XlsxWriter(_FileSet):
     def __init__(self, output: Path, columns: Sequence[str]) -> None:
         super().__init__([output])
         self.columns = list(columns)
-        # Write-only mode streams rows to disk; a normal workbook would keep every cell object.
-        self._wb = Workbook(write_only=True)
-        self._data = self._wb.create_sheet("data")
-        # Before any row: a write-only sheet writes its view first.
-        self._data.freeze_panes = "A2"
-        self._rows = 0
-        self._started = False
+        self._book = open_book(_part(output))
+        self._data = Sheet(self._book, 1, columns)
+        self._codebook: Sheet | None = None
+        self._sample: list[Sequence[str]] | None = []
 
-    def _start(self, sample: Sequence[Sequence[Any]]) -> None:
-        _set_widths(self._data, self.columns, sample)
-        self._data.append(header_row(self._data, self.columns))
-        self._started = True
+    def _start(self) -> None:
+        if self._sample is not None:
+            sample, self._sample = self._sample, None
+            self._data.start(widths(self.columns, sample))
+            self._data.write(["".join(row) for row in sample])
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """Append data rows; ExportRefused past the rows a spreadsheet can show."""
-        if not rows:
-            return
-        self._rows += len(rows)
-        if self._rows > XLSX_MAX_ROWS:
+        if self._data.rows + len(rows) + len(self._sample or ()) > XLSX_MAX_ROWS:
             raise ExportRefused(
                 f"more than {XLSX_MAX_ROWS:,} rows do not fit in one XLSX sheet; "
                 "export CSV instead (or the wide layout: one row per run)"
             )
-        if not self._started:
-            self._start(rows[: self.SAMPLE_ROWS])
-        ws = self._data
-        for row in rows:
-            ws.append([_xlsx_cell(ws, v) for v in row])
+        if self._sample is not None:
+            self._sample.extend(rows)
+            if len(self._sample) < self.SAMPLE_ROWS:
+                return
+            self._start()
+            return
+        self._data.write(["".join(row) for row in rows])
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
-        """Write the codebook sheet and save the workbook."""
-        if not self._started:
-            self._start([])
-        autofilter(self._data, self.columns, self._rows)
-        ws = self._wb.create_sheet("codebook")
-        ws.freeze_panes = "A2"
-        rows = [[codebook_cell(entry.get(c)) for c in codebook_columns] for entry in codebook]
-        autofilter(ws, codebook_columns, len(rows))
-        _set_widths(ws, codebook_columns, rows)
-        ws.append(header_row(ws, codebook_columns))
-        for row in rows:
-            ws.append([_xlsx_cell(ws, v) for v in row])
-        self._wb.save(_part(self.paths[0]))
+        """Write the codebook sheet and the workbook around both sheets."""
+        self._start()
+        self._data.close()
+        rows = [[cell(codebook_cell(entry.get(c))) for c in codebook_columns] for entry in codebook]
+        self._codebook = sheet = Sheet(self._book, 2, codebook_columns)
+        sheet.start(widths(codebook_columns, rows))
+        sheet.write(["".join(row) for row in rows])
+        sheet.close()
+        finish_book(self._book, [("data", self._data), ("codebook", sheet)])
+        self._book.close()
 
     def abort(self) -> None:
-        """Drop the unsaved workbook (and openpyxl's temporary sheet files)."""
-        for ws in self._wb.worksheets:
-            # Best effort: closing stops the sheet's row generator from writing to a closed
-            # file later, and cleanup() removes its temporary file (openpyxl internals).
-            try:
-                if not ws.closed:
-                    ws.close()
-                if ws._writer is not None:
-                    ws._writer.cleanup()
-            except Exception:  # already failing: keep the original error
-                pass
+        """Close what is open and remove the partial file."""
+        for step in (self._data.discard, self._codebook and self._codebook.discard):
+            if step is not None:
+                step()
+        # Already failing: keep the original error.
+        with contextlib.suppress(Exception):
+            self._book.close()
         super().abort()
