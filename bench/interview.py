@@ -42,6 +42,7 @@ THREADS = 50  # people onboarding at the same time
 GAP = (0.5, 2.0)  # seconds from a question arriving to its answer
 FIRST_SPREAD = 0.5  # the first answers go out within this many seconds: "at once"
 QUIET = 4.0  # seconds without any Bot API call = the bot is done
+IDLE = 3.0  # seconds of doing nothing, to show what a process costs with nobody writing
 TIMEOUT = 300.0
 PHRASES = (
     "It went well, I learned a lot",
@@ -89,6 +90,8 @@ class Phase:
     wall_start: float = 0.0
     wall_end: float = 0.0
     cpu: float = 0.0
+    main_cpu: float = 0.0  # of that, the main thread's (the event loop)
+    idle: float = 0.0  # share of a core the process used just before, with nobody writing
     own_cpu: float = 0.0
     machine: tuple[int, int] = (0, 0)
     max_slip: float = 0.0
@@ -96,6 +99,23 @@ class Phase:
     @property
     def seconds(self) -> float:
         return max(1e-9, self.wall_end - self.wall_start)
+
+
+def thread_cpu(pid: int, tid: int) -> float:
+    """User + system CPU seconds of one thread of a process (Linux); 0.0 where unavailable."""
+    try:
+        stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def idle_cpu(pid: int, seconds: float = IDLE) -> float:
+    """Share of a core the process uses while nobody writes (its timers, its long poll)."""
+    before = process_cpu(pid)
+    time.sleep(seconds)
+    return (process_cpu(pid) - before) / seconds
 
 
 class Player:
@@ -139,6 +159,7 @@ class Player:
             for offset, person in schedule:
                 self.later(start + offset, person)
         phase = Phase(cpu=process_cpu(pid), own_cpu=time.process_time(), machine=machine_ticks())
+        phase.main_cpu = thread_cpu(pid, pid)
         phase.wall_start = time.time() + (start - time.monotonic())
         with self.server._cond:
             seen = len(self.server._events)
@@ -158,6 +179,7 @@ class Player:
                 self.server._cond.wait(max(0.0, min(wait, 0.2)))
         phase.wall_end = time.time()
         phase.cpu = process_cpu(pid) - phase.cpu
+        phase.main_cpu = thread_cpu(pid, pid) - phase.main_cpu
         phase.own_cpu = time.process_time() - phase.own_cpu
         busy, total = machine_ticks()
         phase.machine = (busy - phase.machine[0], total - phase.machine[1])
@@ -255,11 +277,13 @@ def bot_run(args: argparse.Namespace, workdir: Path) -> BotRun:
             list(pool.map(lambda u: onboard(u, FLOW_ID, first), users))
         onboarding = time.monotonic() - started
         server.wait_idle(timeout=TIMEOUT, quiet=QUIET)
+        idle = idle_cpu(bot.proc.pid)
         people = [Person(i, u) for i, u in enumerate(users)]
         sampler = Sampler(bot.proc.pid, workdir / "bot.pyspy") if args.profile else None
         if sampler:
             sampler.start()
         phase = Player(server, people, args.questions, args.seed).play(bot.proc.pid)
+        phase.idle = idle
         if sampler:
             sampler.stop()
         latencies = reply_latencies(server, people)
@@ -296,8 +320,9 @@ def anchor_run(run: BotRun, questions: int, workdir: Path) -> tuple[Phase, list[
                 for original, person in zip(run.people, people, strict=True)
                 for at in original.sent
             ]
-            time.sleep(1.0)  # let its start-up settle; the phase starts on an idle process
+            idle = idle_cpu(proc.pid)  # also lets its start-up settle
             phase = Player(server, people, questions, seed=0).play(proc.pid, schedule)
+            phase.idle = idle
             return phase, reply_latencies(server, people)
         except AssertionError as exc:
             raise BenchError(str(exc)) from None
@@ -341,12 +366,17 @@ def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[f
         f"answers/s {n_answers / phase.seconds:.1f} over {phase.seconds:.1f} s · bot sends "
         f"{sends / phase.seconds:.1f}/s, most in any 1 s {most} (Telegram's ceiling 30/s)",
         f"answer → next question: {_ms(run.latencies)} (includes the {window:g} s window)",
-        f"bot CPU per answer: {per_answer:.2f} ms ({phase.cpu:.2f} s CPU, "
-        f"{phase.cpu / phase.seconds:.0%} of a core)",
+        f"bot CPU per answer: {per_answer:.2f} ms (event loop thread "
+        f"{phase.main_cpu / n_answers * 1000:.2f} ms, other threads "
+        f"{(phase.cpu - phase.main_cpu) / n_answers * 1000:.2f} ms) · {phase.cpu:.2f} s CPU, "
+        f"{phase.cpu / phase.seconds:.0%} of a core",
         f"anchor, bare python-telegram-bot echo, the same {n_answers} messages at the same "
-        f"moments: CPU per echo {per_echo:.2f} ms ({anchor.cpu:.2f} s CPU) · answer → echo "
+        f"moments: CPU per echo {per_echo:.2f} ms (event loop thread "
+        f"{anchor.main_cpu / n_answers * 1000:.2f} ms) · answer → echo "
         f"{_ms(echo_ms)}",
         f"ratio bot ÷ echo: {ratio:.2f}× (target ≤ 3×)",
+        f"idle, nobody writing ({IDLE:g} s before each phase): bot {phase.idle:.1%} of a core, "
+        f"echo {anchor.idle:.1%}",
         f"fake API + people CPU: {phase.own_cpu / phase.seconds:.0%} of a core with the bot, "
         f"{anchor.own_cpu / anchor.seconds:.0%} with the anchor",
         f"machine: {os.cpu_count()} cores, {_busy(phase)} busy during the bot's phase, "

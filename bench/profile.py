@@ -2,7 +2,9 @@
 
 py-spy is not a dependency of the project: `pip install py-spy` where you want a profile. It
 attaches to the process from outside (no change to the bot, `--nonblocking` so the bot is
-never paused) and records collapsed stacks of active threads only, i.e. CPU, not waiting.
+never paused) and records collapsed stacks of the thread holding the GIL only (`--gil`),
+i.e. Python's CPU, not waiting. SQLAlchemy's async work runs in greenlets, whose stacks
+py-spy shows without the frames that called them (rooted at `Session.execute` and the like).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Sampler:
             raise BenchError("--profile needs py-spy on PATH (pip install py-spy)")
         self.proc = subprocess.Popen(
             [exe, "record", "--pid", str(self.pid), "--rate", str(RATE), "--format", "raw"]
-            + ["--nonblocking", "--output", str(self.out)],
+            + ["--gil", "--nonblocking", "--output", str(self.out)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -106,7 +108,7 @@ def summary(raw: Path, top: int = 15) -> str:
             packages[name] += n
     if not total:
         return "profile: no samples"
-    lines = [f"profile: {total} samples at {RATE}/s of the bot's active threads"]
+    lines = [f"profile: {total} samples at {RATE}/s of the thread holding the bot's GIL"]
     lines.append("  by package, inclusive (a sample counts for every package on its stack):")
     lines += [f"    {n / total:5.1%}  {name}" for name, n in packages.most_common(top)]
     lines.append("  self time (where the CPU was when sampled):")
