@@ -121,20 +121,22 @@ def copy_run(path: Path, run_id: int, answers: int) -> None:
         raise BenchError(f"seeded {count} answers, wanted {answers}")
 
 
-def timed(argv: list[str], stdout: Path | None = None, env: dict | None = None) -> tuple:
-    """Run a command; (wall seconds, peak resident MB of that process)."""
+def timed(
+    argv: list[str], stdout: Path | None = None, env: dict | None = None, status: int = 0
+) -> tuple:
+    """Run a command that must exit with `status`; (wall seconds, peak resident MB)."""
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     try:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, waited, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = os.waitstatus_to_exitcode(waited)
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     finally:
         if stdout:
             out.close()
-    if proc.returncode != 0:
+    if proc.returncode != status:
         raise BenchError(f"{argv[0]} … exited {proc.returncode}: {err.strip()[-500:]}")
     return wall, usage.ru_maxrss / 1024
 
@@ -159,9 +161,11 @@ def one_size(workdir: Path, answers: int, xlsx: bool) -> dict:
     anchor = timed(["sqlite3", "-csv", "-header", str(path), ANCHOR_SQL], anchor_csv)
     export = [sys.executable, "-m", "bot", "export", "--flow", FLOW, "--layout", "long"]
     csv = timed([*export, "-o", str(out_csv)], env=env)
+    # The fixed cost in that: start-up, imports, the database check (an unknown flow, exit 1).
+    start = timed([*export[:5], "nope", "-o", str(workdir / "nope.csv")], env=env, status=1)
     if data_lines(out_csv) != answers or data_lines(anchor_csv) != answers:
         raise BenchError(f"row counts differ: {data_lines(out_csv)}, {data_lines(anchor_csv)}")
-    figures = {"answers": answers, "seed": seeded, "anchor": anchor, "csv": csv}
+    figures = {"answers": answers, "seed": seeded, "anchor": anchor, "csv": csv, "start": start}
     if xlsx:
         figures["xlsx"] = timed([*export, "-o", str(workdir / f"out-{answers}.xlsx")], env=env)
     for name in (anchor_csv, out_csv, path):
@@ -172,7 +176,8 @@ def one_size(workdir: Path, answers: int, xlsx: bool) -> dict:
 def report(results: list[dict]) -> str:
     """The figures as a table, ratios against the anchor measured in the same run."""
     lines = [
-        "answers    seed s  sqlite3 -csv s  export csv s  ratio  peak MB   xlsx s  xlsx/csv",
+        "answers    seed s  sqlite3 -csv s  export csv s  ratio  peak MB  start s"
+        "   xlsx s  xlsx/csv",
     ]
     for r in results:
         (anchor, _), (csv, peak) = r["anchor"], r["csv"]
@@ -180,9 +185,12 @@ def report(results: list[dict]) -> str:
         tail = f"{xlsx[0]:8.1f}  {xlsx[0] / csv:7.1f}×" if xlsx else f"{'-':>8}  {'-':>8}"
         lines.append(
             f"{r['answers']:>9,}  {r['seed']:6.1f}  {anchor:14.2f}  {csv:12.2f}  "
-            f"{csv / anchor:4.1f}×  {peak:7.0f}  {tail}"
+            f"{csv / anchor:4.1f}×  {peak:7.0f}  {r['start'][0]:7.2f}  {tail}"
         )
-    lines.append("(export: `backbone export --layout long` in a new process; peak = its ru_maxrss)")
+    lines.append(
+        "(export: `backbone export --layout long` in a new process, peak = its ru_maxrss; "
+        "start = that command's fixed cost, an export of an unknown flow)"
+    )
     return "\n".join(lines)
 
 
