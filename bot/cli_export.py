@@ -42,7 +42,7 @@ RAW_CSV_HELP = (
 )
 FORMAT_HELP = (
     "Only needed when the file name does not end in {names}: the format follows the suffix, "
-    "and a --format that contradicts it is refused."
+    "and a --format that contradicts it is refused. Other names: CSV unless --format."
 )
 EXCEL_HELP = (
     "CSV for German (and other European) Excel: ';' between cells instead of ','. Every CSV "
@@ -80,20 +80,26 @@ DelimiterOption = Annotated[str | None, typer.Option("--delimiter", help=DELIMIT
 RawCsvOption = Annotated[bool, typer.Option("--raw-csv", help=RAW_CSV_HELP)]
 
 
+# Spreadsheet files these exports cannot write: refused rather than CSV under their name
+# (and .json where an export has no JSON).
+OTHER_SHEETS = (".xls", ".xlsm", ".xlsb", ".ods", ".numbers")
+
+
 def chosen_format(output: Path, given: str | None, formats: tuple[str, ...]) -> str:
-    """The format of `output`: its suffix; --format only where the suffix says nothing."""
-    suffix = output.suffix.lower().lstrip(".")
+    """The format of `output`: its suffix; --format (default CSV) where the suffix says
+    nothing; a contradicting --format, or another spreadsheet's suffix, is refused."""
+    suffix = output.suffix.lower()
     names = " or ".join(", ".join(f".{f}" for f in formats).rsplit(", ", 1))
-    if suffix in formats:
-        if given is not None and given != suffix:
+    if suffix.lstrip(".") in formats:
+        if given is not None and given != suffix.lstrip("."):
             _fail(
                 f"--format {given} does not match the file name {output.name}: "
                 f"name it .{given}, or leave out --format"
             )
-        return suffix
-    if given is None:
-        _fail(f"cannot tell the format of {output.name}: name the file {names} (or give --format)")
-    return given
+        return suffix.lstrip(".")
+    if suffix in OTHER_SHEETS or suffix == ".json":
+        _fail(f"cannot write {suffix} files: name the file {names}")
+    return given or "csv"
 
 
 def chosen_delimiter(fmt: str, excel: bool, delimiter: str | None, raw_csv: bool) -> str:

@@ -75,8 +75,11 @@ async def test_the_format_follows_the_file_name(
     # An explicit --format that agrees is fine; an unknown suffix needs one.
     done = flow_export(migrated_url, tmp_path, "-o", "b.xlsx", "--format", "xlsx")
     assert done.returncode == 0, done.stderr
-    done = flow_export(migrated_url, tmp_path, "-o", "answers.txt", "--format", "csv")
-    assert done.returncode == 0 and (tmp_path / "answers.txt").read_bytes().startswith(BOM)
+    done = flow_export(migrated_url, tmp_path, "-o", "answers.txt", "--format", "xlsx")
+    assert done.returncode == 0 and zipfile.is_zipfile(tmp_path / "answers.txt")
+    # A name without a format of its own: CSV, as before.
+    done = flow_export(migrated_url, tmp_path, "-o", "answers")
+    assert done.returncode == 0 and (tmp_path / "answers").read_bytes().startswith(BOM)
 
 
 async def test_a_contradicting_format_or_unknown_suffix_is_refused(
@@ -88,15 +91,15 @@ async def test_a_contradicting_format_or_unknown_suffix_is_refused(
     refused(done, 2, "--format csv does not match the file name out.xlsx")
     done = flow_export(migrated_url, tmp_path, "-o", "out.csv", "--format", "json")
     refused(done, 2, "does not match the file name out.csv")
-    done = flow_export(migrated_url, tmp_path, "-o", "out.txt")
-    refused(done, 2, "cannot tell the format of out.txt: name the file .csv, .xlsx or .json")
-    done = polls_export(migrated_url, tmp_path, "-o", "votes.json")
-    refused(done, 2, "cannot tell the format of votes.json: name the file .csv or .xlsx")
+    done = flow_export(migrated_url, tmp_path, "-o", "out.xls")
+    refused(done, 2, "cannot write .xls files: name the file .csv, .xlsx or .json")
+    done = polls_export(migrated_url, tmp_path, "-o", "votes.ods")
+    refused(done, 2, "cannot write .ods files: name the file .csv or .xlsx")
+    done = polls_export(migrated_url, tmp_path, "-o", "votes.json", "--format", "xlsx")
+    refused(done, 2, "cannot write .json files: name the file .csv or .xlsx")
     done = polls_export(migrated_url, tmp_path, "-o", "votes.csv", "--format", "xlsx")
     refused(done, 2, "--format xlsx does not match the file name votes.csv")
-    assert list(tmp_path.iterdir()) == [tmp_path / "backbone.db"] or not any(
-        p.suffix in (".xlsx", ".csv", ".txt", ".json") for p in tmp_path.iterdir()
-    )
+    assert not [p for p in tmp_path.iterdir() if p.stem in ("out", "votes")]
 
 
 async def test_existing_files_are_kept_unless_force(
