@@ -16,6 +16,7 @@ from bot.services.replies import EditText, LeaveChat, Outcome, Schedule, SendTex
 from storage import people
 from storage.models import Identity, Participant
 from storage.repo import Database, Repo
+from storage.statuses import RunStatus, Stage
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class Dispatcher:
 
     async def ready(self, ctx: Ctx, required: bool = True) -> bool:
         """The onboarding gate: True if the person may go on; otherwise ask what comes next."""
-        if not required or ctx.participant.stage == "ready":
+        if not required or ctx.participant.stage == Stage.READY:
             return True
         await self.onboard(ctx)
         return False
@@ -277,7 +278,7 @@ class Dispatcher:
             # Locked and checked again: a second sweep, or a handler that settled first,
             # finds the window closed and does nothing.
             run = await repo.lock_run(run_id)
-            if run is None or run.collect_until is None or run.status != "active":
+            if run is None or run.collect_until is None or run.status != RunStatus.ACTIVE:
                 return Outcome()
             participant = await repo.participant(run.participant_id)
             identity = await people.identity_loaded(repo, participant)

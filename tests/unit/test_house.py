@@ -15,9 +15,6 @@ ALLOWED = {
     "bot/cli_campaigns.py",
     "bot/cli_campaigns.py:campaign_create",
     "bot/cli_groups.py:groups_invite",
-    "bot/services/privacy.py:personal_data",
-    "storage/models.py",
-    "storage/repo.py",
 }
 
 
