@@ -110,6 +110,7 @@ async def serve(settings: Settings) -> None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
         await adapter.outbound.join(timeout=15)
+        await adapter.carrier.learned.flush()
         if polling.done() and not polling.cancelled() and polling.exception():
             raise polling.exception()
     finally:

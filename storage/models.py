@@ -1,71 +1,65 @@
-"""SQLAlchemy 2 models: the database is the source of truth for every conversation."""
+"""SQLAlchemy 2 models: the database is the source of truth for every conversation.
+
+People, runs, groups and staff live here; the live instruments (polls, campaigns) in
+storage/models_live.py. Every model can be imported from this module."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from storage.model_base import NAMING, Base, UTCDateTime, utcnow
+from storage.models_live import (
+    Campaign,
+    Delivery,
+    Poll,
+    PollSession,
+    SessionMember,
+    Vote,
+)
 from storage.statuses import (
-    CampaignStatus,
-    DeliveryStatus,
-    PollStatus,
-    SessionStatus,
+    RunStatus,
+    Stage,
     StatusType,
 )
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Stores UTC and always hands back aware datetimes (SQLite forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention so migrations name constraints stably."""
-
-    metadata = MetaData(naming_convention=NAMING)
+__all__ = [
+    "NAMING",
+    "Answer",
+    "AuditEntry",
+    "Base",
+    "Campaign",
+    "Consent",
+    "Delivery",
+    "FlowVersion",
+    "Group",
+    "GroupMember",
+    "Identity",
+    "Invite",
+    "Participant",
+    "Poll",
+    "PollSession",
+    "ProcessedUpdate",
+    "Run",
+    "SessionMember",
+    "StaffChat",
+    "UTCDateTime",
+    "Vote",
+    "utcnow",
+]
 
 
 class Participant(Base):
@@ -77,7 +71,7 @@ class Participant(Base):
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
     locale: Mapped[str | None] = mapped_column(String(16))
     # new -> language -> consent -> ready: where onboarding stands.
-    stage: Mapped[str] = mapped_column(String(16), default="new")
+    stage: Mapped[Stage] = mapped_column(StatusType(Stage), default=Stage.NEW)
     # A deep-link flow waiting for onboarding to finish.
     pending_flow: Mapped[str | None] = mapped_column(String(64))
     # participant | facilitator | admin (admins from BACKBONE_ADMIN_IDS are admins regardless).
@@ -169,7 +163,9 @@ class Run(Base):
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"), index=True)
     locale: Mapped[str] = mapped_column(String(16))
     # active | paused | complete | incomplete
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status: Mapped[RunStatus] = mapped_column(
+        StatusType(RunStatus), default=RunStatus.ACTIVE, index=True
+    )
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The bot's message carrying the current question (edited for multiple-choice toggles).
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -274,149 +270,3 @@ class StaffChat(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PollSession(Base):
-    """A round-table session: a facilitator, a join code, the people who joined."""
-
-    __tablename__ = "poll_sessions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    facilitator_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL"), index=True
-    )
-    # Where the facilitator sees live results (their private chat); cleared by their /delete.
-    facilitator_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[SessionStatus] = mapped_column(
-        StatusType(SessionStatus), default=SessionStatus.OPEN, index=True
-    )
-    # A prepared agenda (flows.agenda.Agenda as JSON) and how far it got.
-    agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    agenda_position: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class SessionMember(Base):
-    """A participant who joined a session (by link, QR code or typed code)."""
-
-    __tablename__ = "session_members"
-
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("poll_sessions.id", ondelete="CASCADE"), primary_key=True
-    )
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Poll(Base):
-    """One question put to a session (or to a Telegram group as a native poll)."""
-
-    __tablename__ = "polls"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("poll_sessions.id", ondelete="CASCADE"), index=True
-    )
-    # flows.agenda.PollSpec as JSON: type, question, options, anonymous, timer, ...
-    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[PollStatus] = mapped_column(
-        StatusType(PollStatus), default=PollStatus.OPEN, index=True
-    )
-    # Random per-poll secret for anonymous polls: lets a person change their vote while the
-    # poll is open; erased on close, after which no vote can be linked to anyone.
-    salt: Mapped[str | None] = mapped_column(String(64))
-    opened_by: Mapped[str] = mapped_column(String(64))
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    results_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    results_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    # Group mode: the Telegram group and its native poll.
-    group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    native_poll_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    native_message_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class Vote(Base):
-    """The current vote of one voter in one poll (changing a vote updates this row)."""
-
-    __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("poll_id", "voter_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
-    # sha256 of the poll's salt and the voter; no participant link for anonymous polls.
-    voter_key: Mapped[str] = mapped_column(String(64))
-    participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True
-    )
-    # Option codes (list), a scale value or words, as the poll type needs.
-    value: Mapped[Any] = mapped_column(JSON)
-    voted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Campaign(Base):
-    """Invitations to a flow for one or more groups, with reminders, on a schedule."""
-
-    __tablename__ = "campaigns"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    flow_id: Mapped[str] = mapped_column(String(64), index=True)
-    groups: Mapped[list[str]] = mapped_column(JSON)
-    # draft (waiting for confirmation) | scheduled | running | paused | cancelled | finished
-    status: Mapped[CampaignStatus] = mapped_column(
-        StatusType(CampaignStatus), default=CampaignStatus.DRAFT, index=True
-    )
-    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Seconds after the invitation at which non-finishers are reminded.
-    remind_after: Mapped[list[int]] = mapped_column(JSON, default=list)
-    max_reminders: Mapped[int] = mapped_column(Integer, default=3)
-    quiet_start: Mapped[str] = mapped_column(String(5), default="20:00")
-    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
-    # Optional texts per language: {"invitation": {"de": "..."}, "reminder": {...}}.
-    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Recurring campaigns: the next wave starts this many months after this one.
-    every_months: Mapped[int | None] = mapped_column(Integer)
-    previous_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Where the progress message lives (the admin who started it).
-    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class Delivery(Base):
-    """One message the bot owes someone (the outbox): due time, status, attempts, error.
-
-    At most once: a row is marked `sending` before Telegram is called; a row found in that
-    state after a crash becomes `uncertain` and is reported, never sent again.
-    """
-
-    __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("campaign_id", "participant_id", "kind", "seq"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
-    )
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
-    seq: Mapped[int] = mapped_column(Integer, default=0)  # reminder number
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # pending | sending | sent | failed | uncertain | skipped
-    status: Mapped[DeliveryStatus] = mapped_column(
-        StatusType(DeliveryStatus), default=DeliveryStatus.PENDING, index=True
-    )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(300))
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

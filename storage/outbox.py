@@ -23,7 +23,7 @@ from storage.models import (
     Run,
 )
 from storage.repo import Repo
-from storage.statuses import CampaignStatus, DeliveryStatus, check_transition
+from storage.statuses import CampaignStatus, DeliveryStatus, RunStatus, Stage, check_transition
 
 MAX_ATTEMPTS = 5
 D = DeliveryStatus
@@ -89,7 +89,7 @@ async def completed(repo: Repo, campaign: Campaign, participant_id: int) -> bool
         Run.participant_id == participant_id,
         Run.flow_version_id.in_(_flow_versions(campaign.flow_id)),
         Run.started_at >= campaign.start_at,
-        Run.status == "complete",
+        Run.status == RunStatus.COMPLETE,
     )
     return (await repo.session.scalar(stmt.limit(1))) is not None
 
@@ -137,7 +137,7 @@ async def _skip_reason(repo: Repo, delivery, campaign, person, identity, now) ->
         return "unreachable"
     if person.opted_out:
         return "opted out"
-    if person.stage != "ready":
+    if person.stage != Stage.READY:
         return "no consent"
     if delivery.kind == "reminder" and await completed(repo, campaign, person.id):
         return "completed"
@@ -289,7 +289,7 @@ async def progress(repo: Repo, campaign: Campaign) -> Progress:
     )
     rows = (await repo.session.execute(runs)).all()
     started = {pid for pid, _ in rows}
-    done = {pid for pid, status in rows if status == "complete"}
+    done = {pid for pid, status in rows if status == RunStatus.COMPLETE}
     return Progress(
         invited=await count(inv, Delivery.status == D.SENT),
         started=len(started),

@@ -34,7 +34,8 @@ from storage.models import (
     utcnow,
 )
 from storage.queries import answers_of_runs
-from storage.repo import OPEN_STATUSES
+from storage.repo_runs import OPEN_STATUSES
+from storage.statuses import PollStatus, RunStatus, SessionStatus
 
 
 @dataclass(slots=True)
@@ -194,8 +195,8 @@ async def forget_chats(session: AsyncSession, people: Select, chats: Select, now
     sessions = select(PollSession.id).where(owned)
     await session.execute(
         update(Poll)
-        .where(Poll.session_id.in_(sessions), Poll.status == "open")
-        .values(status="closed", closed_at=now, salt=None)
+        .where(Poll.session_id.in_(sessions), Poll.status == PollStatus.OPEN)
+        .values(status=PollStatus.CLOSED, closed_at=now, salt=None)
     )
     await session.execute(
         update(Poll)
@@ -204,8 +205,8 @@ async def forget_chats(session: AsyncSession, people: Select, chats: Select, now
     )
     await session.execute(
         update(PollSession)
-        .where(owned, PollSession.status == "open")
-        .values(status="closed", closed_at=now)
+        .where(owned, PollSession.status == SessionStatus.OPEN)
+        .values(status=SessionStatus.CLOSED, closed_at=now)
     )
     await session.execute(update(PollSession).where(owned).values(facilitator_chat_id=None))
     await session.execute(
@@ -267,7 +268,7 @@ async def unlink_person(
         update(Run)
         .where(Run.participant_id == participant_id, Run.status.in_(OPEN_STATUSES))
         .values(
-            status="incomplete",
+            status=RunStatus.INCOMPLETE,
             collect_until=None,
             prompt_message_id=None,
             finished_at=now,

@@ -49,6 +49,25 @@ class SessionStatus(StrEnum):
     CLOSED = "closed"
 
 
+class RunStatus(StrEnum):
+    """Where one person's run of a flow stands."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"  # cancelled, stopped by staff, or its person was forgotten
+
+
+class Stage(StrEnum):
+    """How far a person is through onboarding (language, privacy notice, age gate)."""
+
+    NEW = "new"
+    LANGUAGE = "language"  # asked to choose a language
+    CONSENT = "consent"  # shown the privacy notice, not agreed yet
+    MINOR = "minor"  # under 16: waits for parental consent on file
+    READY = "ready"  # agreed (or parental consent on file): may take part
+
+
 # The only status changes each lifecycle allows; `transition` enforces them.
 TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     CampaignStatus: {
@@ -81,6 +100,17 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     },
     PollStatus: {PollStatus.OPEN: frozenset({PollStatus.CLOSED})},
     SessionStatus: {SessionStatus.OPEN: frozenset({SessionStatus.CLOSED})},
+    RunStatus: {
+        RunStatus.ACTIVE: frozenset({RunStatus.PAUSED, RunStatus.COMPLETE, RunStatus.INCOMPLETE}),
+        RunStatus.PAUSED: frozenset({RunStatus.ACTIVE, RunStatus.INCOMPLETE}),
+    },
+    Stage: {
+        Stage.NEW: frozenset({Stage.LANGUAGE, Stage.CONSENT}),
+        Stage.LANGUAGE: frozenset({Stage.CONSENT}),
+        Stage.CONSENT: frozenset({Stage.READY, Stage.MINOR}),
+        Stage.MINOR: frozenset({Stage.READY, Stage.CONSENT}),  # parents' consent; /agecheck
+        Stage.READY: frozenset({Stage.CONSENT, Stage.MINOR}),  # a new notice; /agecheck
+    },
 }
 
 
@@ -98,6 +128,20 @@ def check_transition(what: str, current: str, to: StrEnum) -> StrEnum:
     if to not in TRANSITIONS[kind].get(kind(current), frozenset()):
         raise IllegalTransition(what, str(current), str(to))
     return to
+
+
+def set_run_status(run: Any, to: RunStatus) -> None:
+    """Move a run to `to` (staying put is allowed); IllegalTransition if its lifecycle
+    does not allow it."""
+    if run.status != to:
+        run.status = check_transition(f"run {run.id}", run.status, to)
+
+
+def set_stage(participant: Any, to: Stage) -> None:
+    """Move a person's onboarding to `to` (staying put is allowed); IllegalTransition if
+    the lifecycle does not allow it."""
+    if participant.stage != to:
+        participant.stage = check_transition(f"participant {participant.id}", participant.stage, to)
 
 
 class StatusType(TypeDecorator):

@@ -16,6 +16,7 @@ from bot.services.replies import EditText, LeaveChat, Outcome, Schedule, SendTex
 from storage import people
 from storage.models import Identity, Participant
 from storage.repo import Database, Repo
+from storage.statuses import RunStatus, Stage
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class Dispatcher:
 
     async def ready(self, ctx: Ctx, required: bool = True) -> bool:
         """The onboarding gate: True if the person may go on; otherwise ask what comes next."""
-        if not required or ctx.participant.stage == "ready":
+        if not required or ctx.participant.stage == Stage.READY:
             return True
         await self.onboard(ctx)
         return False
@@ -250,10 +251,16 @@ class Dispatcher:
         async with self.db.transaction() as repo:
             return await self.polls.live_view(repo, poll_id)
 
-    async def remember_results_message(self, poll_id: int, message_id: int) -> None:
-        """Store the id of a poll's live results message."""
+    async def remember_messages(
+        self, prompts: list[tuple[int, int]], results: list[tuple[int, int]] = ()
+    ) -> None:
+        """Store, in one transaction, the ids of messages that show a run's current question
+        ((run id, message id)) and of polls' live results ((poll id, message id))."""
         async with self.db.transaction() as repo:
-            await self.polls.remember_results_message(repo, poll_id, message_id)
+            for run_id, message_id in prompts:
+                await repo.set_prompt_message(run_id, message_id)
+            for poll_id, message_id in results:
+                await self.polls.remember_results_message(repo, poll_id, message_id)
 
     async def remember_native_poll(self, poll_id: int, native_id: str, message_id: int) -> None:
         """Store the Telegram ids of a native group poll."""
@@ -271,7 +278,7 @@ class Dispatcher:
             # Locked and checked again: a second sweep, or a handler that settled first,
             # finds the window closed and does nothing.
             run = await repo.lock_run(run_id)
-            if run is None or run.collect_until is None or run.status != "active":
+            if run is None or run.collect_until is None or run.status != RunStatus.ACTIVE:
                 return Outcome()
             participant = await repo.participant(run.participant_id)
             identity = await people.identity_loaded(repo, participant)
@@ -301,8 +308,7 @@ class Dispatcher:
 
     async def remember_prompt(self, run_id: int, message_id: int) -> None:
         """Store the id of the message that shows a run's current question."""
-        async with self.db.transaction() as repo:
-            await repo.set_prompt_message(run_id, message_id)
+        await self.remember_messages([(run_id, message_id)])
 
     # --- context ---------------------------------------------------------------------
     @property
@@ -320,10 +326,17 @@ class Dispatcher:
                 person.language_code,
             )
         else:
-            identity.chat_id = person.chat_id
-            identity.first_name = person.first_name or identity.first_name
-            identity.username = person.username
-            identity.language_code = person.language_code or identity.language_code
+            # Assign only what changed: a mere assignment makes the identity dirty, and every
+            # later query of the transaction would flush it first.
+            fresh = {
+                "chat_id": person.chat_id,
+                "first_name": person.first_name or identity.first_name,
+                "username": person.username,
+                "language_code": person.language_code or identity.language_code,
+            }
+            for name, value in fresh.items():
+                if getattr(identity, name) != value:
+                    setattr(identity, name, value)
         return self.ctx_for(repo, identity.participant, identity)
 
     def ctx_for(self, repo: Repo, participant: Participant, identity: Identity) -> Ctx:

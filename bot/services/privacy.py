@@ -33,33 +33,7 @@ async def personal_data(repo: Repo, participant_id: int) -> dict[str, Any]:
     data = await queries.person_data(repo.session, participant_id)
     if data is None:
         raise LookupError(f"no participant {participant_id}")
-    person = data.participant
-    identity = data.identity
-    runs = [
-        {
-            "run_id": run["id"],
-            "flow_id": run["flow_id"],
-            "flow_version": run["flow_version"],
-            "status": run["status"],
-            "language": run["locale"],
-            "started_at": iso_utc(run["started_at"]),
-            "finished_at": iso_utc(run["finished_at"]),
-            "answers": [
-                {
-                    "step_id": a["step_id"],
-                    "value": a["value"],
-                    "skipped": a["skipped"],
-                    "shown_text": a["shown_text"],
-                    "language": a["locale"],
-                    "answered_at": iso_utc(a["answered_at"]),
-                    "updated_at": iso_utc(a["updated_at"]),
-                    "revision": a["revision"],
-                }
-                for a in run["answers"]
-            ],
-        }
-        for run in data.runs
-    ]
+    person, identity = data.participant, data.identity
     media = [
         path
         for run in data.runs
@@ -75,32 +49,61 @@ async def personal_data(repo: Repo, participant_id: int) -> dict[str, Any]:
         "opted_out": person["opted_out"],
         "onboarding": person["stage"],
         "created_at": iso_utc(person["created_at"]),
-        "telegram": None
-        if identity is None
-        else {
-            "user_id": identity["telegram_user_id"],
-            "chat_id": identity["chat_id"],
-            "first_name": identity["first_name"],
-            "username": identity["username"],
-            "language_code": identity["language_code"],
-            "linked_at": iso_utc(identity["created_at"]),
-        },
-        "consents": [
-            {
-                "notice_version": c["notice_version"],
-                "language": c["locale"],
-                "given_by": c["given_by"],
-                "age_band": c["age_band"],
-                "confirmed_by": CONFIRMED_MARKER if c["confirmed_by"] else None,
-                "group": c["group"],
-                "given_at": iso_utc(c["given_at"]),
-                "withdrawn_at": iso_utc(c["withdrawn_at"]),
-            }
-            for c in data.consents
-        ],
+        "telegram": None if identity is None else _telegram(identity),
+        "consents": [_consent(c) for c in data.consents],
         "groups": [{"name": g["name"], "joined_at": iso_utc(g["joined_at"])} for g in data.groups],
-        "runs": runs,
+        "runs": [_run(run) for run in data.runs],
         "media_files": media,
+    }
+
+
+def _telegram(identity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": identity["telegram_user_id"],
+        "chat_id": identity["chat_id"],
+        "first_name": identity["first_name"],
+        "username": identity["username"],
+        "language_code": identity["language_code"],
+        "linked_at": iso_utc(identity["created_at"]),
+    }
+
+
+def _consent(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "notice_version": c["notice_version"],
+        "language": c["locale"],
+        "given_by": c["given_by"],
+        "age_band": c["age_band"],
+        "confirmed_by": CONFIRMED_MARKER if c["confirmed_by"] else None,
+        "group": c["group"],
+        "given_at": iso_utc(c["given_at"]),
+        "withdrawn_at": iso_utc(c["withdrawn_at"]),
+    }
+
+
+def _run(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run["id"],
+        "flow_id": run["flow_id"],
+        "flow_version": run["flow_version"],
+        "status": run["status"],
+        "language": run["locale"],
+        "started_at": iso_utc(run["started_at"]),
+        "finished_at": iso_utc(run["finished_at"]),
+        "answers": [_answer(a) for a in run["answers"]],
+    }
+
+
+def _answer(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "step_id": a["step_id"],
+        "value": a["value"],
+        "skipped": a["skipped"],
+        "shown_text": a["shown_text"],
+        "language": a["locale"],
+        "answered_at": iso_utc(a["answered_at"]),
+        "updated_at": iso_utc(a["updated_at"]),
+        "revision": a["revision"],
     }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.services.callbacks import GRANT_PREFIX, JOIN_PREFIX, GrantLink, JoinLink, start_payload
 from bot.services.context import Ctx
 from storage.models import Participant
+from storage.statuses import RunStatus, Stage, set_run_status, set_stage
 
 __all__ = ["GRANT_PREFIX", "JOIN_PREFIX"]  # the deep-link prefixes live in callbacks
 
@@ -220,8 +221,8 @@ async def agecheck(ctx: Ctx, args: str, now: datetime) -> None:
     target.age_band = band
     withdrawn = 0
     if band == "16plus":
-        if target.stage == "minor":
-            target.stage = "consent"  # they may now agree to the notice themselves
+        if target.stage == Stage.MINOR:
+            set_stage(target, Stage.CONSENT)  # they may now agree to the notice themselves
         text = t.gettext(
             "{pseudonym} is now recorded as 16 or older. The next time they write to me, "
             "they can agree to the privacy notice themselves."
@@ -249,11 +250,11 @@ async def _correct_to_minor(ctx: Ctx, target: Participant, now: datetime) -> int
     """Their own consent was never valid: withdraw it, stop their open interview (answers are
     kept), and send them down the under-16 path; the number of consents withdrawn."""
     withdrawn = await ctx.repo.withdraw_self_consents(target.id, now)
-    if withdrawn or target.stage == "consent":
-        target.stage = "minor"
+    if withdrawn or target.stage == Stage.CONSENT:
+        set_stage(target, Stage.MINOR)
     run = await ctx.repo.open_run(target.id) if withdrawn else None
     if run is not None:
-        run.status = "incomplete"
+        set_run_status(run, RunStatus.INCOMPLETE)
         run.collect_until = None
         run.finished_at = now
     return withdrawn

@@ -212,7 +212,8 @@ class TelegramAdapter:
             log.info("callback answer refused: %s", exc)
 
     async def replies_sent(self, chat_id: int) -> None:
-        """Return once the direct replies queued for `chat_id` went out: the intake waits
+        """Return once the direct replies queued for `chat_id` went out and the message ids
+        they gave are stored: the intake waits
         for this before the chat's next update, so that one sees the message ids (of the
         question on screen) the last one's replies produced. Bulk messages do not hold it,
         nor does a group (its 20 a minute would hold the intake's watermark for minutes),
@@ -220,7 +221,11 @@ class TelegramAdapter:
         if chat_id < 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.outbound.wait_replies(chat_id), REPLY_WAIT)
+            await asyncio.wait_for(self._replied(chat_id), REPLY_WAIT)
+
+    async def _replied(self, chat_id: int) -> None:
+        await self.outbound.wait_replies(chat_id)
+        await self.carrier.learned.wait(chat_id)  # and the message ids they gave are stored
 
     # --- live results and campaign progress ----------------------------------------------
     def progress_changed(self, campaign_id: int) -> None:

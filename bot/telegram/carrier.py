@@ -23,6 +23,7 @@ from bot.services.replies import (
 )
 from bot.telegram.convert import keyboard
 from bot.telegram.errors import Kind, classify
+from bot.telegram.learned import LearnedIds
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ class Carrier:
 
     def __init__(self, app: Application, conversation: Any) -> None:
         self.app = app
-        self.conversation = conversation  # remembers the message ids learned from sends
+        self.conversation = conversation
+        # Message ids learned from sends, stored in batches.
+        self.learned = LearnedIds(
+            lambda batch: conversation.remember_messages(batch.prompts, batch.results)
+        )
         # Native polls being sent whose Telegram ids are not stored yet: a vote on one can
         # arrive before that, and must wait for it rather than miss its poll.
         self._native_sending = 0
@@ -98,11 +103,9 @@ class Carrier:
         if message is None:
             return
         if reply.prompt_run_id is not None:
-            await self.conversation.remember_prompt(reply.prompt_run_id, message.message_id)
+            self.learned.prompt(reply.chat_id, reply.prompt_run_id, message.message_id)
         if reply.results_poll_id is not None:
-            await self.conversation.remember_results_message(
-                reply.results_poll_id, message.message_id
-            )
+            self.learned.results(reply.chat_id, reply.results_poll_id, message.message_id)
 
     async def _send_photo(self, reply: SendPhoto) -> None:
         await self.call(

@@ -28,6 +28,10 @@ from storage.statuses import (
     DeliveryStatus,
     IllegalTransition,
     PollStatus,
+    RunStatus,
+    Stage,
+    set_run_status,
+    set_stage,
 )
 
 pytestmark = pytest.mark.storage
@@ -229,3 +233,46 @@ async def test_a_draft_whose_deadline_is_not_after_its_start_is_not_started(db: 
         assert campaign.status is CampaignStatus.DRAFT
         actions = list(await repo.session.scalars(select(AuditEntry.action)))
         assert "campaign_started" not in actions
+
+
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        (RunStatus.COMPLETE, RunStatus.ACTIVE),  # a finished interview never reopens
+        (RunStatus.INCOMPLETE, RunStatus.PAUSED),
+        (RunStatus.PAUSED, RunStatus.COMPLETE),  # answering resumes it first
+    ],
+)
+async def test_a_run_never_jumps_its_lifecycle(db: Database, start, to) -> None:
+    async with db.transaction() as repo:
+        identity = await repo.add_participant(7, 7, "A", None, "en")
+        version = await repo.flow_version(FLOW, "1", "hash", {})
+        run = await repo.add_run(identity.participant.id, version.id, "en", {})
+        run.status = start
+    async with db.transaction() as repo:
+        run = await repo.lock_run(run.id)
+        with pytest.raises(IllegalTransition):
+            set_run_status(run, to)
+        set_run_status(run, start)  # staying put is allowed
+    async with db.transaction() as repo:
+        assert (await repo.lock_run(run.id)).status is start
+
+
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        (Stage.NEW, Stage.READY),  # nobody takes part without the notice
+        (Stage.MINOR, Stage.LANGUAGE),
+        (Stage.LANGUAGE, Stage.READY),
+    ],
+)
+async def test_onboarding_never_skips_the_notice(db: Database, start, to) -> None:
+    async with db.transaction() as repo:
+        participant = (await repo.add_participant(8, 8, "B", None, "en")).participant
+        participant.stage = start
+    async with db.transaction() as repo:
+        participant = await repo.participant(participant.id)
+        with pytest.raises(IllegalTransition):
+            set_stage(participant, to)
+    async with db.transaction() as repo:
+        assert (await repo.participant(participant.id)).stage is start

@@ -783,7 +783,7 @@ class Sim:
                         await self.conv.remember_prompt(reply.prompt_run_id, mid)
                     if reply.results_poll_id is not None:
                         self.results_chats.add(reply.chat_id)
-                        await self.conv.remember_results_message(reply.results_poll_id, mid)
+                        await self.conv.remember_messages([], [(reply.results_poll_id, mid)])
                 elif isinstance(reply, EditText):
                     self.edit(reply)
                 elif isinstance(reply, ClearButtons):

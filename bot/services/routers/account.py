@@ -10,6 +10,7 @@ from bot.services.context import Ctx
 from bot.services.events import Tap
 from bot.services.replies import SendDocument
 from bot.services.routers.texts import help_text, language_buttons, privacy_text
+from storage.statuses import RunStatus, Stage, set_stage
 
 if TYPE_CHECKING:
     from bot.services.dispatch import Dispatcher
@@ -105,11 +106,11 @@ class Account:
         run = await ctx.repo.open_run(ctx.participant.id)
         if run is not None:
             run.locale = locale
-        if ctx.participant.stage == "language":
-            ctx.participant.stage = "consent"
-        if ctx.participant.stage != "ready":
+        if ctx.participant.stage == Stage.LANGUAGE:
+            set_stage(ctx.participant, Stage.CONSENT)
+        if ctx.participant.stage != Stage.READY:
             await self.dispatcher.onboard(ctx)
             return
         ctx.say(ctx.t.gettext("OK, I will write in English from now on."))
-        if run is not None and run.status == "active":
+        if run is not None and run.status == RunStatus.ACTIVE:
             self.interviews.show_prompt(ctx, run)

@@ -15,6 +15,7 @@ from flows import engine
 from flows.engine import Accepted, ButtonInput, PhotoInput, Prompt, Rejected, TextInput, Turn
 from flows.model import Flow, StepType
 from storage.models import Run
+from storage.statuses import RunStatus, set_run_status
 
 # A typed answer that ends like a sentence, or is this long, reads as finished: the merge
 # window for more messages after it is a third of the full one.
@@ -168,7 +169,7 @@ class Answers:
         for text in turn.messages:
             ctx.say(text)
         if turn.finished:
-            run.status = "complete"
+            set_run_status(run, RunStatus.COMPLETE)
             run.finished_at = now
             if run.campaign_id is not None:
                 ctx.out.replies.append(ProgressChanged(run.campaign_id))

@@ -10,6 +10,7 @@ from bot.services.campaign_chat import CampaignChat
 from bot.services.context import Ctx
 from bot.services.events import Tap
 from storage import people
+from storage.statuses import Stage
 
 if TYPE_CHECKING:
     from bot.services.dispatch import Dispatcher
@@ -54,7 +55,7 @@ class Campaigns:
             ctx.ack(t.gettext("This invitation has expired. Thank you anyway!"), alert=True)
             return
         ctx.ack()
-        if ctx.participant.stage != "ready":
+        if ctx.participant.stage != Stage.READY:
             ctx.participant.pending_flow = campaign.flow_id
             await self.dispatcher.onboard(ctx)
             return

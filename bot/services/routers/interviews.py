@@ -15,6 +15,7 @@ from flows import engine
 from flows.engine import ButtonInput, TextInput
 from storage import people
 from storage.models import Run
+from storage.statuses import RunStatus, Stage, set_run_status, set_stage
 
 if TYPE_CHECKING:
     from bot.services.dispatch import Dispatcher
@@ -66,7 +67,7 @@ class Interviews:
         if not await ctx.repo.has_consent(ctx.participant.id, self.config.notice_version):
             # The privacy notice changed since they agreed: ask again before a new flow.
             ctx.participant.pending_flow = flow_id
-            ctx.participant.stage = "consent"
+            set_stage(ctx.participant, Stage.CONSENT)
             ctx.say(t.gettext("Our privacy notice has changed. Please read it again."))
             await self.dispatcher.onboard(ctx)
             return
@@ -135,7 +136,7 @@ class Interviews:
 
     async def resume(self, ctx: Ctx, run: Run) -> None:
         """/resume, or any message to a paused run: where the person left off."""
-        run.status = "active"
+        set_run_status(run, RunStatus.ACTIVE)
         lead = ctx.t.gettext(
             "Welcome back! Your answers up to {when} are saved. Here is where you left off:"
         ).format(when=ctx.t.datetime(run.updated_at))
@@ -164,7 +165,7 @@ class Interviews:
 
     async def _start_tap(self, ctx: Ctx, payload: callbacks.StartFlow, tap: Tap) -> None:
         ctx.ack()
-        if ctx.participant.stage != "ready":
+        if ctx.participant.stage != Stage.READY:
             ctx.participant.pending_flow = payload.flow_id
             await self.dispatcher.onboard(ctx)
             return
@@ -174,7 +175,7 @@ class Interviews:
         run = await self._open_run(ctx)
         if run is None:
             return
-        if run.status == "paused":
+        if run.status == RunStatus.PAUSED:
             await self.resume(ctx, run)
             return
         inp = TextInput(event.text) if isinstance(event, Text) else event.input
@@ -194,9 +195,9 @@ class Interviews:
             "I could not read that message: some characters got broken on the way. "
             "Please type it again."
         )
-        ready = ctx.participant.stage == "ready"
+        ready = ctx.participant.stage == Stage.READY
         run = await ctx.repo.open_run(ctx.participant.id) if ready else None
-        if run is not None and run.status == "active":
+        if run is not None and run.status == RunStatus.ACTIVE:
             self.answers.show_prompt(ctx, run, lead=lead)
             return
         ctx.say(lead)
@@ -211,8 +212,8 @@ class Interviews:
             if run is not None:
                 self.answers.show_prompt(ctx, run)
             return
-        if run.status == "paused":
-            run.status = "active"
+        if run.status == RunStatus.PAUSED:
+            set_run_status(run, RunStatus.ACTIVE)
         flow = self.answers.flow(run)
         state = engine.RunState.from_dict(run.state)
         current = flow.index(state.current) if state.current else -1
@@ -226,7 +227,7 @@ class Interviews:
     async def _back(self, ctx: Ctx, run: Run) -> None:
         if not await self._settled(ctx, run):
             return
-        run.status = "active"
+        set_run_status(run, RunStatus.ACTIVE)
         state = engine.RunState.from_dict(run.state)
         if not state.history:
             lead = ctx.t.gettext("This is the first question.")
@@ -238,7 +239,7 @@ class Interviews:
     async def _pause(self, ctx: Ctx, run: Run) -> None:
         if not await self._settled(ctx, run):
             return
-        run.status = "paused"
+        set_run_status(run, RunStatus.PAUSED)
         clear_buttons(ctx, run)
         ctx.say(
             ctx.t.gettext(
@@ -252,10 +253,10 @@ class Interviews:
         if run.collect_until is None:
             return True
         await self.answers.settle(ctx, run)
-        return run.status == "active"
+        return run.status == RunStatus.ACTIVE
 
     async def _cancel(self, ctx: Ctx, run: Run) -> None:
-        run.status = "incomplete"
+        set_run_status(run, RunStatus.INCOMPLETE)
         run.collect_until = None
         run.finished_at = self.config.clock()
         clear_buttons(ctx, run)

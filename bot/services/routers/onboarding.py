@@ -11,7 +11,7 @@ from bot.services.context import Ctx
 from bot.services.events import Tap
 from bot.services.routers.texts import language_buttons, minor_text, privacy_text
 from storage import polls as poll_queries
-from storage.statuses import SessionStatus
+from storage.statuses import SessionStatus, Stage, set_stage
 
 if TYPE_CHECKING:
     from bot.services.dispatch import Dispatcher
@@ -47,7 +47,7 @@ class Onboarding:
         wanted = link.flow_id if isinstance(link, callbacks.FlowLink) else None
         if link is not None:
             p.pending_flow = callbacks.start_payload(link)
-        if p.stage != "ready":
+        if p.stage != Stage.READY:
             await self.ask(ctx, greet=True)
             return
         pending = callbacks.decode_start(p.pending_flow)
@@ -94,31 +94,33 @@ class Onboarding:
         that starts by saying what this is."""
         t = ctx.t
         p = ctx.participant
-        if p.stage == "new":
+        if p.stage == Stage.NEW:
             if p.locale is None and ctx.identity.language_code:
                 negotiated = negotiate(ctx.identity.language_code, "")
                 if negotiated == ctx.identity.language_code.split("-")[0].lower():
                     p.locale = negotiated
-            p.stage = "consent" if p.locale else "language"
-        if p.stage != "language" and await ctx.repo.has_consent(p.id, self.config.notice_version):
-            p.stage = "ready"
+            set_stage(p, Stage.CONSENT if p.locale else Stage.LANGUAGE)
+        if p.stage != Stage.LANGUAGE and await ctx.repo.has_consent(
+            p.id, self.config.notice_version
+        ):
+            set_stage(p, Stage.READY)
             await self.dispatcher.start_pending(ctx, self.interviews.after_onboarding)
             return
         intro = await self._intro(ctx, greet)
         lead = intro + "\n\n" if intro else ""
-        if p.stage == "language":
+        if p.stage == Stage.LANGUAGE:
             ctx.say(lead + t.gettext("Which language would you like?"), language_buttons())
             return
         if p.age_band == "under16":
             # Once under 16, always the under-16 path (also when a new notice is shown):
             # only parental consent on file or a staff correction (/agecheck) changes that.
-            p.stage = "minor"
-        if p.stage == "minor" and await self._parental_consent(ctx):
+            set_stage(p, Stage.MINOR)
+        if p.stage == Stage.MINOR and await self._parental_consent(ctx):
             return
-        if p.stage == "minor":
+        if p.stage == Stage.MINOR:
             ctx.say(lead + minor_text(t))
             return
-        p.stage = "consent"
+        set_stage(p, Stage.CONSENT)
         version = self.config.notice_version
         agree = callbacks.button(callbacks.Consent(version, "16"))
         under = callbacks.button(callbacks.Consent(version, "u16"))
@@ -147,7 +149,7 @@ class Onboarding:
             confirmed_by=link.created_by,
             group_id=group.id,
         )
-        p.stage = "ready"
+        set_stage(p, Stage.READY)
         ctx.say(
             ctx.t.gettext(
                 "Your school has your parents' consent on file. Welcome — you can take part!"
@@ -169,7 +171,7 @@ class Onboarding:
         if consent.band == "u16":
             ctx.ack()
             p.age_band = "under16"
-            p.stage = "minor"
+            set_stage(p, Stage.MINOR)
             if not await self._parental_consent(ctx):
                 ctx.say(minor_text(t))
             return
@@ -183,5 +185,5 @@ class Onboarding:
         p.age_band = "16plus"
         await ctx.repo.add_consent(p.id, self.config.notice_version, t.locale, age_band="16plus")
         ctx.ack(t.gettext("Thank you!"))
-        p.stage = "ready"
+        set_stage(p, Stage.READY)
         await self.dispatcher.start_pending(ctx, self.interviews.after_onboarding)

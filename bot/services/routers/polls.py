@@ -12,6 +12,7 @@ from bot.services.polls import CODE_PATTERN, PollDesk, answers_ballot, is_ballot
 from bot.services.replies import EditText, Outcome
 from storage import polls as queries
 from storage.repo import Repo
+from storage.statuses import Stage
 
 if TYPE_CHECKING:
     from bot.services.dispatch import Dispatcher
@@ -51,7 +52,7 @@ class Polls:
         return await self.desk.group_close(repo, chat_id, t)
 
     async def _vote(self, ctx: Ctx, vote: callbacks.Vote, tap: Tap) -> None:
-        if ctx.participant.stage != "ready":
+        if ctx.participant.stage != Stage.READY:
             ctx.ack(ctx.t.gettext("This button does not work."), alert=True)
             return
         await self.desk.vote_tap(ctx, vote.poll_id, vote.choice)
@@ -72,13 +73,13 @@ class Polls:
         code = event.text.strip().upper()
         if CODE_PATTERN.match(code) and await queries.open_session_with_code(ctx.repo, code):
             link = callbacks.SessionLink(code)
-            if ctx.participant.stage != "ready":
+            if ctx.participant.stage != Stage.READY:
                 ctx.participant.pending_flow = callbacks.start_payload(link)
                 await self.dispatcher.onboard(ctx)
             else:
                 await self._join(ctx, link)
             return True
-        if ctx.participant.stage != "ready":
+        if ctx.participant.stage != Stage.READY:
             return False
         poll = await self.desk.words_poll_for(ctx, event.reply_to)
         replied = poll is not None and answers_ballot(poll, event.reply_to)

@@ -64,8 +64,8 @@ def minor_text(t: Translator) -> str:
 def privacy_text(t: Translator, version: str, full: bool) -> str:
     """The privacy notice: short on first contact, full on /privacy."""
     short = t.gettext(
-        "Before we start: your answers are stored under a pseudonym (a code like P-7K3M9Q), not your "
-        "Telegram name or number. The team that runs the alliance uses them to improve "
+        "Before we start: your answers are stored under a pseudonym (a code like P-7K3M9Q), "
+        "not your Telegram name or number. The team that runs the alliance uses them to improve "
         "support for young people. Taking part is voluntary; you can skip questions, stop "
         "any time with /cancel, and ask us to delete your data."
     )
