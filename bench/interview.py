@@ -92,6 +92,7 @@ class Phase:
     cpu: float = 0.0
     main_cpu: float = 0.0  # of that, the main thread's (the event loop)
     idle: float = 0.0  # share of a core the process used just before, with nobody writing
+    calls: Counter = field(default_factory=Counter)  # Bot API calls made meanwhile, by method
     own_cpu: float = 0.0
     machine: tuple[int, int] = (0, 0)
     max_slip: float = 0.0
@@ -213,6 +214,13 @@ def send_peak(server: FakeBotAPI, phase: Phase) -> tuple[int, int]:
     return len(times), most
 
 
+def count_calls(server: FakeBotAPI, phase: Phase) -> None:
+    """The accepted Bot API calls the fake received in the phase, by method."""
+    phase.calls = Counter(
+        c.method for c in server.calls if phase.wall_start <= c.time <= phase.wall_end
+    )
+
+
 def wrong_replies(people: list[Person], questions: int) -> int:
     """Replies that are not the next question (or the closing thanks after the last)."""
     wrong = 0
@@ -294,6 +302,7 @@ def bot_run(args: argparse.Namespace, workdir: Path) -> BotRun:
             raise BenchError(str(exc)) from None
         if bot.proc.poll() is not None:
             raise BenchError(f"the bot exited during the run:\n{bot.log()[-3000:]}")
+        count_calls(server, phase)
         refused = Counter(f"{e.method}: {e.description}"[:100] for e in server.errors)
         stored = check_answers(url, people)
     wrong = wrong_replies(people, args.questions)
@@ -323,6 +332,8 @@ def anchor_run(run: BotRun, questions: int, workdir: Path) -> tuple[Phase, list[
             idle = idle_cpu(proc.pid)  # also lets its start-up settle
             phase = Player(server, people, questions, seed=0).play(proc.pid, schedule)
             phase.idle = idle
+            time.sleep(0.2)  # the last echo's call is recorded just after it arrives
+            count_calls(server, phase)
             return phase, reply_latencies(server, people)
         except AssertionError as exc:
             raise BenchError(str(exc)) from None
@@ -341,6 +352,10 @@ def _ms(values: list[float]) -> str:
     return f"p50 {percentile(values, 0.5):.0f} · p95 {percentile(values, 0.95):.0f} · max " + (
         f"{max(values):.0f} ms"
     )
+
+
+def _per_answer(calls: Counter, n: int) -> str:
+    return ", ".join(f"{method} {count / n:.2f}" for method, count in calls.most_common())
 
 
 def _busy(phase: Phase) -> str:
@@ -374,6 +389,8 @@ def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[f
         f"moments: CPU per echo {per_echo:.2f} ms (event loop thread "
         f"{anchor.main_cpu / n_answers * 1000:.2f} ms) · answer → echo "
         f"{_ms(echo_ms)}",
+        f"Bot API calls per answer: bot {_per_answer(phase.calls, n_answers)} · echo "
+        f"{_per_answer(anchor.calls, n_answers)}",
         f"ratio bot ÷ echo: {ratio:.2f}× (target ≤ 3×)",
         f"idle, nobody writing ({IDLE:g} s before each phase): bot {phase.idle:.1%} of a core, "
         f"echo {anchor.idle:.1%}",
