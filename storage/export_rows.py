@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.decoder import scanstring
 from typing import Any
 
 from flows.model import Flow, Step, StepType
@@ -84,6 +85,17 @@ def value_label(flow: Flow, step: Step | None, value: Any, locale: str) -> Any:
     if step.type is StepType.MULTIPLE_CHOICE:
         return [_option_label(flow, step, code, locale) for code in value]
     return None
+
+
+def _decoded(raw: str | None) -> Any:
+    """A stored JSON value; a plain string (most free text) without the general parser."""
+    if raw is None:
+        return None
+    if raw[:1] == '"':
+        text, end = scanstring(raw, 1)
+        if end == len(raw):
+            return text
+    return json.loads(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +230,7 @@ class Rows:
             found = self._values.get(key)
             if found is not None:
                 return found
-        raw = answer[VALUE]
-        typed = typed_value(step, None if raw is None else json.loads(raw))
+        typed = typed_value(step, _decoded(answer[VALUE]))
         label = value_label(version.flow, step, typed, locale) if version else None
         if step is not None and step.type is StepType.DATE:
             cell = self.cells.day(typed, CODE_SEPARATOR)
@@ -282,14 +293,26 @@ class Rows:
             # Flow order; the sort is stable, so answer id order breaks ties.
             answers = sorted(answers, key=lambda a: order.get(a[STEP_ID], last))
         stamp, number, locale = self.cells.stamp, self.cells.number, run[RUN_LOCALE]
-        line, bits = self.cells.line, self._bits
+        line, bits, blank = self.cells.line, self._bits, self._blank
         if line is not None:
             # CSV: the run's cells are one finished piece of every line.
             head = [line.join(head)]
+        vid = version.id if version else 0
+        steps, values, shown = self._steps, self._values, self._shown
+        # The hot loop of a big export: look-ups inline, computing only on a miss.
         for answer in answers:
-            info = self._step(version, answer[STEP_ID])
+            sid = answer[STEP_ID]
+            info = steps.get((vid, sid)) or self._step(version, sid)
             skipped = answer[SKIPPED]
-            value = self._blank if skipped else self._value(version, info, answer, locale)
+            if skipped:
+                value = blank
+            else:
+                value = values.get((vid, sid, locale, answer[VALUE]))
+                if value is None:
+                    value = self._value(version, info, answer, locale)
+            text = shown.get((vid, sid, answer[LOCALE], answer[SHOWN]))
+            if text is None:
+                text = self._shown_cell(version, info, answer)
             answered, updated = stamp(answer[ANSWERED]), answer[UPDATED]
             out.append(
                 [
@@ -298,8 +321,8 @@ class Rows:
                     info.type_cell,
                     value.cell,
                     value.label,
-                    bits[bool(skipped)],
-                    self._shown_cell(version, info, answer),
+                    bits[1 if skipped else 0],
+                    text,
                     answered,
                     answered if updated == answer[ANSWERED] else stamp(updated),
                     number(answer[REVISION]),
