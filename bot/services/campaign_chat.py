@@ -159,6 +159,11 @@ class CampaignChat:
         """✅ Start campaign: plan and audience are checked once more, then the campaign is
         scheduled."""
         try:
+            validate_plan(plan_of(campaign))
+        except PlanError:
+            await self._confirm_step(ctx, campaign, message_id, problem=True)
+            return
+        try:
             check_reach(await audience(ctx.repo, campaign.groups))
         except PlanError:
             # Only a forged or stale tap gets here: the preview offered no start.
