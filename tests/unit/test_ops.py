@@ -238,3 +238,28 @@ def test_the_date_hint_example_is_written_like_the_question():
         text = hint(Rejected("not_a_date", {}), translator(locale))
         assert "31.03.2026" in text, text
         assert parse_date_text("31.03.2026", locale) == date(2026, 3, 31)
+
+
+# --- the files a new installation reads ------------------------------------------------------
+
+
+def test_env_example_lists_every_setting_and_loads():
+    from bot.settings import Settings
+    from tests.conftest import REPO_ROOT
+
+    text = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"BACKBONE_{name.upper()}=" in text, name
+    # As shipped (everything commented out but an empty token) it is a valid .env.
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert lines == ["BACKBONE_TELEGRAM_TOKEN="]
+
+
+def test_the_licence_is_the_one_pyproject_names():
+    import tomllib
+
+    from tests.conftest import REPO_ROOT
+
+    meta = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["license"] == {"text": "MIT"}
+    assert (REPO_ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
