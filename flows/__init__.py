@@ -1,6 +1,6 @@
 """The flow language: schema, loader, validator, translations and the pure engine.
 
-Pure on purpose: nothing here imports telegram, sqlalchemy, apscheduler, bot or storage,
+Pure on purpose: nothing here imports telegram, sqlalchemy, bot or storage,
 and only the loader (and translations) read files.
 """
 
