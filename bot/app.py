@@ -95,13 +95,15 @@ async def serve(settings: Settings) -> None:
         await app.start()
         await adapter.publish_commands()
         await adapter.restore_timers()
+        problem = None
         try:
             web = await start_web(settings, db, app.bot.username)
         except OSError as exc:
-            raise StartupError(
-                f"the web server cannot listen on {settings.web_host}:{settings.web_port}: {exc}"
-                " (set BACKBONE_WEB_PORT; 0 turns the web server off)"
-            ) from None
+            problem = f"the web server cannot listen on {settings.web_host}:{settings.web_port}"
+            problem += f": {exc.strerror or exc} (set BACKBONE_WEB_PORT; 0 turns it off)"
+        if problem:
+            # Raised outside the handler: a port in use must not read as a database problem.
+            raise StartupError(problem)
         if web is not None:
             # /session then gives the facilitator the projector link too.
             adapter.conversation.polls.desk.projector_url = settings.web_url
