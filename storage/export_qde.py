@@ -20,6 +20,7 @@ from storage.export_cells import REPLACEMENT
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
 USER_NAME = "backbone-bot"
+CACHE_LIMIT = 50_000
 
 # Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/F).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -77,6 +78,7 @@ class Person:
     case_guid: str = field(default_factory=new_guid)
     values: dict[str, tuple[str, Any]] = field(default_factory=dict)
     text_guid: str | None = None
+    text_parts: list[tuple[int, int]] = field(default_factory=list)  # (offset, size) in a spool
     media: list[Media] = field(default_factory=list)
 
 
@@ -112,8 +114,9 @@ def write_qde(out: IO[str], doc: Document) -> None:
         out.write("</Variables>\n")
     if doc.people:
         out.write("<Cases>\n")
+        cache: dict[Any, str] = {}
         for pseudonym, person in doc.people.items():
-            _write_case(out, doc, pseudonym, person)
+            _write_case(out, doc, pseudonym, person, cache)
         out.write("</Cases>\n")
     if any(p.text_guid or p.media for p in doc.people.values()):
         out.write("<Sources>\n")
@@ -154,14 +157,23 @@ def value_element(declared: str, kind: str, value: Any) -> str:
     return element("DateValue" if declared == "Date" else "TextValue", value)
 
 
-def _write_case(out: IO[str], doc: Document, pseudonym: str, person: Person) -> None:
+def _write_case(
+    out: IO[str], doc: Document, pseudonym: str, person: Person, cache: dict[Any, str]
+) -> None:
     out.write(f"<Case{attrs(guid=person.case_guid, name=pseudonym)}>")
     for name, (kind, value) in person.values.items():
-        var = doc.variables[name]
-        out.write(
-            f'<VariableValue><VariableRef targetGUID="{var.guid}"/>'
-            f"{value_element(var.kind, kind, value)}</VariableValue>"
-        )
+        # Closed answers repeat: each variable's value element is written once, then reused.
+        key = (name, kind, value)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            var = doc.variables[name]
+            found = cache[key] = (
+                f'<VariableValue><VariableRef targetGUID="{var.guid}"/>'
+                f"{value_element(var.kind, kind, value)}</VariableValue>"
+            )
+        out.write(found)
     refs = ([person.text_guid] if person.text_guid else []) + [m.guid for m in person.media]
     out.write("".join(f'<SourceRef targetGUID="{guid}"/>' for guid in refs))
     out.write("</Case>\n")

@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flows.model import Step, StepType
 from storage.export_cells import iso_stamp, iso_utc
@@ -67,6 +67,7 @@ MEDIA_KINDS = {StepType.VOICE: "AudioSource", StepType.PHOTO: "PictureSource"}
 RUN_VARIABLES = ("flow_version", "language", "status")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 Warn = Callable[[str], None]
+CACHE_LIMIT = 50_000
 
 
 def _variables(plan: Plan) -> dict[str, CaseVariable]:
@@ -118,10 +119,12 @@ def closed_values(var: Variable, version: Version, step: Step, typed: Any, lang:
 class Project:
     """Collects cases, variable values and sources from the streamed rows of one flow."""
 
-    def __init__(self, plan: Plan, media_dir: Path, workdir: Path, warn: Warn) -> None:
+    def __init__(self, plan: Plan, media_dir: Path, spool: IO[bytes], warn: Warn) -> None:
         self.plan = plan
         self.media_root = Path(media_dir).resolve()
-        self.workdir = workdir
+        # Free text of all people, one run after the other; each person keeps its pieces'
+        # places. One file: opening a file per person costs more than the rest together.
+        self.spool = spool
         self.warn = warn
         self.warnings: list[str] = []
         self.variables = _variables(plan)
@@ -129,6 +132,7 @@ class Project:
         self.runs = 0
         self._by_step = {var.step_id: var for var in plan.variables}
         self._masker = NameMasker()
+        self._cache: dict[tuple[Any, ...], Any] = {}
         self._run: Sequence[Any] | None = None
         self._answers: list[Sequence[Any]] = []
 
@@ -163,25 +167,52 @@ class Project:
         texts: list[tuple[str, str]] = []
         for answer in answers:
             step = version.steps.get(answer[STEP_ID])
-            raw = None if step is None or answer[SKIPPED] else _decoded(answer[VALUE])
+            if step is None or answer[SKIPPED] or answer[VALUE] is None:
+                continue
+            if step.type in CLOSED:
+                person.values.update(self._closed(version, step, answer[VALUE]))
+                continue
+            raw = _decoded(answer[VALUE])
             if raw is None:
                 continue
             wording = self._wording(version, step, answer)
             if step.type in MEDIA_KINDS:
                 self._media(person, run, step, raw, wording)
-                continue
-            typed = typed_value(step, raw)
-            if step.type not in CLOSED:
-                texts.append((wording, str(typed)))
-            elif (var := self._by_step.get(step.id)) is not None:
-                lang = self.plan.source_language
-                person.values.update(closed_values(var, version, step, typed, lang))
+            else:
+                texts.append((wording, str(typed_value(step, raw))))
         if texts:
             self._write_text(person, run, version, texts)
 
+    def _closed(self, version: Version, step: Step, stored: str) -> dict[str, Any]:
+        """The case variable values of a closed answer, worked out once per stored value."""
+        key = (version.id, step.id, stored)
+        found = self._cache.get(key)
+        if found is None:
+            var = self._by_step.get(step.id)
+            typed = typed_value(step, _decoded(stored))
+            lang = self.plan.source_language
+            found = (
+                {}
+                if var is None or typed is None
+                else closed_values(var, version, step, typed, lang)
+            )
+            self._remember(key, found)
+        return found
+
     def _wording(self, version: Version, step: Step, answer: Sequence[Any]) -> str:
-        shown = answer[SHOWN] or version.flow.text(f"{step.id}.text", answer[LOCALE])
-        return self._masker.mask(version, step, shown, answer[LOCALE])
+        key = (version.id, step.id, answer[LOCALE], answer[SHOWN])
+        found = self._cache.get(key)
+        if found is None:
+            shown = answer[SHOWN] or version.flow.text(f"{step.id}.text", answer[LOCALE])
+            found = self._masker.mask(version, step, shown, answer[LOCALE])
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
+        # Bounded: wordings with names in them are as many as the people.
+        if len(self._cache) > CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = value
 
     def _write_text(
         self, person: Person, run: Sequence[Any], version: Version, texts: list[tuple[str, str]]
@@ -192,8 +223,9 @@ class Project:
         started = iso_stamp(run[STARTED]) or ""
         parts = [f"=== {self.plan.flow_id} {version.label} · {run[RUN_LOCALE]} · {started} ===\n"]
         parts += [f"\n## {wording}\n\n{text}\n" for wording, text in texts]
-        with open(self.workdir / f"{person.text_guid}.txt", "a", encoding="utf-8") as out:
-            out.write(xml_text("".join(parts)) + "\n")
+        piece = (xml_text("".join(parts)) + "\n").encode("utf-8")
+        person.text_parts.append((self.spool.tell(), len(piece)))
+        self.spool.write(piece)
 
     def _media(self, person: Person, run: Sequence[Any], step: Step, raw: Any, wording: str):
         """A voice note or photo as a source, if its file is in the media directory."""
@@ -236,8 +268,10 @@ class Project:
                 out.detach()
             for person in self.people.values():
                 if person.text_guid:
-                    name = f"{person.text_guid}.txt"
-                    archive.write(self.workdir / name, f"sources/{name}")
+                    with archive.open(f"sources/{person.text_guid}.txt", "w") as out:
+                        for offset, size in person.text_parts:
+                            self.spool.seek(offset)
+                            out.write(self.spool.read(size))
                 for media in person.media:
                     # Audio and pictures are compressed already.
                     target_name = f"sources/{media.guid}{media.suffix}"
@@ -262,8 +296,8 @@ async def export_qdpx(
     """
     output = Path(output)
     part = output.with_name(output.name + ".part")
-    with writing(output), tempfile.TemporaryDirectory(prefix=".qdpx-", dir=output.parent) as work:
-        project = Project(plan, media_dir, Path(work), warn or (lambda _text: None))
+    with writing(output), tempfile.TemporaryFile(prefix=".qdpx-", dir=output.parent) as spool:
+        project = Project(plan, media_dir, spool, warn or (lambda _text: None))
         async for chunk in stream_rows(db, list(plan.versions), campaign_id):
             await asyncio.to_thread(project.feed, chunk)
         project.close()
