@@ -94,11 +94,13 @@ class PollDesk(GroupPolls, Voting):
             await self.end_session(ctx, current)
             return
         if current is not None:
-            ctx.say(
-                t.gettext(
-                    "Your session “{title}” (code {code}) is still open. /session end closes it."
-                ).format(title=current.title, code=current.code)
-            )
+            text = t.gettext(
+                "Your session “{title}” (code {code}) is still open. /session end closes it."
+            ).format(title=current.title, code=current.code)
+            if self.projector_url and current.projector_token:  # a lost link is found again
+                url = projector_link(self.projector_url, current.projector_token)
+                text += "\n" + t.gettext("Projector: {url}").format(url=url)
+            ctx.say(text)
             return
         agenda: Agenda | None = None
         if words[:1] == ["--agenda"]:

@@ -100,9 +100,15 @@ def test_health_projector_link_page_and_live_votes(web_bot, fake_api) -> None:
     page = httpx.get(url)
     assert page.status_code == 200 and code in page.text and "Runder Tisch" in page.text
     assert "Gleich kommt die nächste Frage." in page.text  # no poll yet, in German
+    # Asking again while the session is open gives the same link (a lost link is found again).
+    again = act(admin, lambda: admin.send("/session Noch eine"), "/session end")
+    assert projector_url(again.content, base) == url
 
     anna = join(fake_api, 601, code)
     ben = join(fake_api, 602, code)
+    # A participant cannot open a session, so gets no projector link either.
+    refusal = act(anna, lambda: anna.send("/session Meins"), lambda m: True)
+    assert "/p/" not in refusal.content and "Projektor" not in refusal.content
     act(admin, lambda: admin.send("/poll Was zuerst? | Praktika | Mentoring"), "Was zuerst?")
     anna.wait_for("Was zuerst?")
     ben.wait_for("Was zuerst?")
