@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # The address people open (links the bot sends); empty: http://<web_host>:<web_port>.
     public_url: str = ""
 
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (the address people open)")
+        return value.strip().rstrip("/")
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

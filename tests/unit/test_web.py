@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -277,3 +278,28 @@ def test_tokens_are_unguessable_and_links_well_formed() -> None:
     assert len(tokens) == 1000
     assert all(len(t) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens)
     assert projector_link("https://polls.example.org/", "abc") == "https://polls.example.org/p/abc"
+
+
+def test_web_settings_defaults_and_bad_input(monkeypatch) -> None:
+    from bot.settings import Settings, SettingsError, load_settings
+
+    for name in ("BACKBONE_WEB_HOST", "BACKBONE_WEB_PORT", "BACKBONE_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    plain = Settings(_env_file=None)
+    assert (plain.web_host, plain.web_port, plain.web_url) == (
+        "127.0.0.1",
+        8080,
+        "http://127.0.0.1:8080",
+    )
+    behind_proxy = Settings(_env_file=None, public_url="https://polls.example.org/")
+    assert behind_proxy.web_url == "https://polls.example.org"
+    for name, value in (
+        ("BACKBONE_PUBLIC_URL", "polls.example.org"),
+        ("BACKBONE_WEB_PORT", "70000"),
+        ("BACKBONE_WEB_PORT", "eighty"),
+    ):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            m.chdir(Path(__file__).parent)  # no .env here
+            with pytest.raises(SettingsError, match=name):
+                load_settings()
