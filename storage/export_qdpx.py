@@ -9,8 +9,10 @@ sources, copied from the media directory (a file that is not there is left out a
 in the warnings). Like every export, only pseudonyms: the identities table is never read,
 names shown in a question's wording are masked, Telegram file ids are never written.
 
-Rows are streamed (storage.export_stream); free text goes to one temporary file per person
-as it arrives, so memory holds only each person's closed answers and media list.
+The runs are read one person after the other (the export query of storage.export_stream,
+ordered by person), and each person is written as soon as the next one starts: the text
+source and media into the archive, the case and source elements into spools that
+project.qde is put together from at the end. Memory stays flat however many people there are.
 """
 
 from __future__ import annotations
@@ -18,23 +20,35 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from flows.model import Step, StepType
 from storage.export_cells import iso_stamp, iso_utc
 from storage.export_mask import NameMasker
-from storage.export_plan import Plan, Variable, Version
-from storage.export_qde import Document, Media, Person, new_guid, write_qde, xml_text
-from storage.export_qde import Variable as CaseVariable
-from storage.export_rows import _decoded, typed_value, value_label
+from storage.export_plan import Plan, Version
+from storage.export_qde import (
+    CLOSED,
+    RUN_VARIABLES,
+    Media,
+    Person,
+    Writer,
+    case_variables,
+    closed_values,
+    new_guid,
+    project_head,
+    project_tail,
+    xml_text,
+)
+from storage.export_rows import _decoded, typed_value
 from storage.export_stream import (
     LOCALE,
     PSEUDONYM,
+    READ_CHUNK,
     RUN_ID,
     RUN_LOCALE,
     SHOWN,
@@ -44,117 +58,104 @@ from storage.export_stream import (
     STEP_ID,
     VALUE,
     VERSION_ID,
-    stream_rows,
+    _sqlite_chunks,
+    reading,
+    rows_statement,
 )
 from storage.export_writers import NoData, writing
-from storage.models import utcnow
+from storage.models import Answer, Run, utcnow
 from storage.repo import Database
 
-__all__ = ["CLOSED", "Project", "export_qdpx"]
+__all__ = ["CLOSED", "Project", "export_qdpx", "person_rows"]
 
-CLOSED = frozenset(
-    {
-        StepType.SINGLE_CHOICE,
-        StepType.MULTIPLE_CHOICE,
-        StepType.SCALE,
-        StepType.NUMBER,
-        StepType.YES_NO,
-        StepType.DATE,
-    }
-)
 MEDIA_KINDS = {StepType.VOICE: "AudioSource", StepType.PHOTO: "PictureSource"}
-# Run-level case variables; the plan reserves these names, so no step column takes them.
-RUN_VARIABLES = ("flow_version", "language", "status")
+
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 Warn = Callable[[str], None]
 CACHE_LIMIT = 50_000
+# Warnings listed in the project's description; past that, a count.
+LISTED_WARNINGS = 100
 
 
-def _variables(plan: Plan) -> dict[str, CaseVariable]:
-    """The case variables: the run cells, then each closed question (multiple choice: one
-    yes/no variable per option), described by its wording in the flow's source language."""
-    out = {name: CaseVariable(name, f"{name} of the person's latest run") for name in RUN_VARIABLES}
-    lang = plan.source_language
-    for var in plan.variables:
-        version, step = var.latest
-        if step.type not in CLOSED:
-            continue
-        flow = version.flow
-        wording = flow.text(f"{step.id}.text", lang)
-        if step.type is StepType.MULTIPLE_CHOICE:
-            for code, column in var.dummies.items():
-                label = flow.text(f"{step.id}.option.{code}", lang) if code in step.options else ""
-                out[column] = CaseVariable(column, f"{wording} — {label or code} ({code})")
-            continue
-        options = "; ".join(
-            f"{c} = {flow.text(f'{step.id}.option.{c}', lang)}" for c in step.options
-        )
-        out[var.column] = CaseVariable(var.column, f"{wording} [{options}]" if options else wording)
-    return out
-
-
-def closed_values(var: Variable, version: Version, step: Step, typed: Any, lang: str) -> dict:
-    """The case variable values of one closed answer: {variable name: (kind, value)}."""
-    if step.type is StepType.MULTIPLE_CHOICE:
-        chosen = set(typed or [])
-        # An option this version did not offer says nothing about the person.
-        offered = (code for code in var.dummies if code in step.options)
-        return {var.dummies[code]: ("Boolean", code in chosen) for code in offered}
-    if step.type is StepType.SINGLE_CHOICE:
-        return {var.column: ("Text", value_label(version.flow, step, typed, lang) or str(typed))}
-    if step.type is StepType.YES_NO:
-        return {var.column: ("Boolean", typed == "yes")} if typed in ("yes", "no") else {}
-    if step.type is StepType.DATE:
-        try:
-            return {var.column: ("Date", date.fromisoformat(str(typed)).isoformat())}
-        except ValueError:
-            return {var.column: ("Text", str(typed))}
-    if isinstance(typed, bool) or not isinstance(typed, int | float):
-        return {var.column: ("Text", str(typed))}
-    if isinstance(typed, float) and not typed.is_integer():
-        return {var.column: ("Float", typed)}
-    return {var.column: ("Integer", int(typed))}
+async def person_rows(
+    db: Database, version_ids: Sequence[int], campaign_id: int | None = None
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """The rows of storage.export_stream's export query, one person's runs after the other."""
+    async with reading(db) as conn:
+        stmt = rows_statement(version_ids, campaign_id, conn.dialect.name)
+        stmt = stmt.order_by(None).order_by(Run.participant_id, Run.id, Answer.id)
+        if conn.dialect.name == "sqlite":
+            async for part in _sqlite_chunks(conn, stmt):
+                yield part
+            return
+        result = await conn.stream(stmt.execution_options(yield_per=READ_CHUNK))
+        async for part in result.partitions():
+            yield part
 
 
 class Project:
-    """Collects cases, variable values and sources from the streamed rows of one flow."""
+    """Reads the person-ordered rows of one flow; writes each person once all is read."""
 
-    def __init__(self, plan: Plan, media_dir: Path, spool: IO[bytes], warn: Warn) -> None:
+    def __init__(
+        self, plan: Plan, media_dir: Path, archive: zipfile.ZipFile, writer: Writer, warn: Warn
+    ) -> None:
         self.plan = plan
         self.media_root = Path(media_dir).resolve()
-        # Free text of all people, one run after the other; each person keeps its pieces'
-        # places. One file: opening a file per person costs more than the rest together.
-        self.spool = spool
+        self.archive = archive
+        self.writer = writer
         self.warn = warn
         self.warnings: list[str] = []
-        self.variables = _variables(plan)
-        self.people: dict[str, Person] = {}
+        self.left_out = 0
         self.runs = 0
+        self.created = iso_utc(utcnow()) or ""
         self._by_step = {var.step_id: var for var in plan.variables}
         self._masker = NameMasker()
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._person: Person | None = None
         self._run: Sequence[Any] | None = None
         self._answers: list[Sequence[Any]] = []
 
     def feed(self, chunk: Sequence[Sequence[Any]]) -> None:
-        """Take a chunk of streamed rows; a run is handled once all its rows are in."""
+        """Take a chunk of rows; a run is handled once all its rows are in."""
         for row in chunk:
             if self._run is None or row[RUN_ID] != self._run[RUN_ID]:
-                self.close()
+                self._end_run()
                 self._run = row
             if row[STEP_ID] is not None:
                 self._answers.append(row)
 
     def close(self) -> None:
-        """Handle the last run fed."""
-        if self._run is not None:
-            self._take(self._run, self._answers)
+        """Handle the last run and person fed."""
+        self._end_run()
+        self._end_person()
+
+    def _end_run(self) -> None:
+        run = self._run
+        if run is not None:
+            if self._person is None or self._person.pseudonym != run[PSEUDONYM]:
+                self._end_person()
+                self._person = Person(run[PSEUDONYM])
+            self._take(self._person, run, self._answers)
         self._run, self._answers = None, []
 
-    def _take(self, run: Sequence[Any], answers: list[Sequence[Any]]) -> None:
+    def _end_person(self) -> None:
+        """The finished person into the archive: text source, media, case and sources."""
+        person = self._person
+        if person is None:
+            return
+        has_text = bool(person.text)
+        if has_text:
+            self.archive.writestr(f"sources/{person.text_guid}.txt", "".join(person.text))
+        for media in person.media:
+            # Audio and pictures are compressed already.
+            name = f"sources/{media.guid}{media.suffix}"
+            self.archive.write(media.file, name, compress_type=zipfile.ZIP_STORED)
+        self.writer.case(person, has_text, self.created)
+        self._person = None
+
+    def _take(self, person: Person, run: Sequence[Any], answers: list[Sequence[Any]]) -> None:
         self.runs += 1
         version = self.plan.versions.get(run[VERSION_ID])
-        person = self.people.setdefault(run[PSEUDONYM], Person())
         status = "complete" if run[STATUS] == "complete" else "incomplete"
         cells = (version.label if version else None, run[RUN_LOCALE], status)
         for name, value in zip(RUN_VARIABLES, cells, strict=True):
@@ -181,7 +182,7 @@ class Project:
             else:
                 texts.append((wording, str(typed_value(step, raw))))
         if texts:
-            self._write_text(person, run, version, texts)
+            self._text(person, run, version, texts)
 
     def _closed(self, version: Version, step: Step, stored: str) -> dict[str, Any]:
         """The case variable values of a closed answer, worked out once per stored value."""
@@ -191,11 +192,9 @@ class Project:
             var = self._by_step.get(step.id)
             typed = typed_value(step, _decoded(stored))
             lang = self.plan.source_language
-            found = (
-                {}
-                if var is None or typed is None
-                else closed_values(var, version, step, typed, lang)
-            )
+            found = {}
+            if var is not None and typed is not None:
+                found = closed_values(var, version, step, typed, lang)
             self._remember(key, found)
         return found
 
@@ -214,18 +213,14 @@ class Project:
             self._cache.clear()
         self._cache[key] = value
 
-    def _write_text(
+    def _text(
         self, person: Person, run: Sequence[Any], version: Version, texts: list[tuple[str, str]]
     ) -> None:
-        """Append one run's free-text answers to the person's text source."""
-        if person.text_guid is None:
-            person.text_guid = new_guid()
+        """One run's free-text answers for the person's text source, under the run's head."""
         started = iso_stamp(run[STARTED]) or ""
         parts = [f"=== {self.plan.flow_id} {version.label} · {run[RUN_LOCALE]} · {started} ===\n"]
         parts += [f"\n## {wording}\n\n{text}\n" for wording, text in texts]
-        piece = (xml_text("".join(parts)) + "\n").encode("utf-8")
-        person.text_parts.append((self.spool.tell(), len(piece)))
-        self.spool.write(piece)
+        person.text.append(xml_text("".join(parts)) + "\n")
 
     def _media(self, person: Person, run: Sequence[Any], step: Step, raw: Any, wording: str):
         """A voice note or photo as a source, if its file is in the media directory."""
@@ -242,40 +237,58 @@ class Project:
             return
         suffix = file.suffix.lower() if _SUFFIX.fullmatch(file.suffix.lower()) else ""
         name = f"{run[PSEUDONYM]} · {step.id} · run {run[RUN_ID]}"
-        guid = new_guid()
-        person.media.append(Media(guid, MEDIA_KINDS[step.type], name, wording, file, suffix))
+        person.media.append(Media(new_guid(), MEDIA_KINDS[step.type], name, wording, file, suffix))
 
     def _note(self, text: str) -> None:
-        self.warnings.append(text)
+        self.left_out += 1
+        if len(self.warnings) < LISTED_WARNINGS:
+            self.warnings.append(text)
         self.warn(text)
 
-    def write_archive(self, target: Path) -> None:
-        """The .qdpx ZIP: project.qde first, then every source file."""
-        newest = list(self.plan.versions.values())[-1].flow
-        doc = Document(
-            title=f"{newest.title} ({self.plan.flow_id})",
-            flow_id=self.plan.flow_id,
-            variables=self.variables,
-            people=self.people,
-            warnings=self.warnings,
-            created=iso_utc(utcnow()) or "",
-        )
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-            with archive.open("project.qde", "w") as raw:
-                out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-                write_qde(out, doc)
-                out.flush()
-                out.detach()
-            for person in self.people.values():
-                if person.text_guid:
-                    with archive.open(f"sources/{person.text_guid}.txt", "w") as out:
-                        for offset, size in person.text_parts:
-                            self.spool.seek(offset)
-                            out.write(self.spool.read(size))
-                for media in person.media:
-                    # Audio and pictures are compressed already.
-                    target_name = f"sources/{media.guid}{media.suffix}"
-                    archive.write(media.file, target_name, compress_type=zipfile.ZIP_STORED)
+
+def _assemble(
+    archive: zipfile.ZipFile, project: Project, title: str, cases: IO[str], sources: IO[str]
+) -> None:
+    """project.qde from its head, the spooled cases and sources, and its tail."""
+    writer = project.writer
+    head = project_head(title, writer.user, project.created, list(writer.variables.values()))
+    with archive.open("project.qde", "w") as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+        out.write(head)
+        for tag, spool, used in (
+            ("Cases", cases, writer.people),
+            ("Sources", sources, writer.any_source),
+        ):
+            if used:
+                out.write(f"<{tag}>\n")
+                spool.seek(0)
+                shutil.copyfileobj(spool, out)
+                out.write(f"</{tag}>\n")
+        more = project.left_out - len(project.warnings)
+        out.write(project_tail(project.warnings, more))
+        out.flush()
+        out.detach()
+
+
+async def _fill(
+    db: Database, plan: Plan, part: Path, media_dir: Path, campaign_id: int | None, warn: Warn
+) -> Project:
+    """Write the archive under its .part name; returns the project read."""
+    spool = {"mode": "w+", "encoding": "utf-8", "dir": part.parent, "prefix": ".qdpx-"}
+    with (
+        tempfile.TemporaryFile(**spool) as cases,
+        tempfile.TemporaryFile(**spool) as sources,
+        zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        writer = Writer(case_variables(plan), cases, sources)
+        project = Project(plan, media_dir, archive, writer, warn)
+        async for chunk in person_rows(db, list(plan.versions), campaign_id):
+            await asyncio.to_thread(project.feed, chunk)
+        await asyncio.to_thread(project.close)
+        newest = list(plan.versions.values())[-1].flow
+        title = f"{newest.title} ({plan.flow_id})"
+        await asyncio.to_thread(_assemble, archive, project, title, cases, sources)
+    return project
 
 
 async def export_qdpx(
@@ -296,24 +309,24 @@ async def export_qdpx(
     """
     output = Path(output)
     part = output.with_name(output.name + ".part")
-    with writing(output), tempfile.TemporaryFile(prefix=".qdpx-", dir=output.parent) as spool:
-        project = Project(plan, media_dir, spool, warn or (lambda _text: None))
-        async for chunk in stream_rows(db, list(plan.versions), campaign_id):
-            await asyncio.to_thread(project.feed, chunk)
-        project.close()
-        if project.runs == 0 and not empty_ok:
-            what = f"campaign {campaign_id} of flow" if campaign_id is not None else "flow"
-            raise NoData(f"nothing to export: {what} '{plan.flow_id}' has no answers yet")
+    with writing(output):
         try:
-            await asyncio.to_thread(project.write_archive, part)
+            project = await _fill(db, plan, part, media_dir, campaign_id, warn or _quiet)
+            if project.runs == 0 and not empty_ok:
+                what = f"campaign {campaign_id} of flow" if campaign_id is not None else "flow"
+                raise NoData(f"nothing to export: {what} '{plan.flow_id}' has no answers yet")
             part.replace(output)
         except BaseException:
             part.unlink(missing_ok=True)
             raise
     async with db.transaction() as repo:
         details: dict[str, Any] = {"flow": plan.flow_id, "format": "qdpx", "runs": project.runs}
-        details |= {"cases": len(project.people), "media_left_out": len(project.warnings)}
+        details |= {"cases": project.writer.people, "media_left_out": project.left_out}
         if campaign_id is not None:
             details["campaign"] = campaign_id
         await repo.audit(actor, "export", details)
     return [output]
+
+
+def _quiet(_text: str) -> None:
+    pass

@@ -46,7 +46,6 @@ class Qdpx:
         assert zipfile.is_zipfile(path)
         with zipfile.ZipFile(path) as archive:
             self.files = {name: archive.read(name) for name in archive.namelist()}
-        assert next(iter(self.files)) == "project.qde"
         qde = self.files["project.qde"]
         SCHEMA.validate(qde.decode("utf-8"))  # raises on any error
         self.root = ElementTree.fromstring(qde)
