@@ -23,6 +23,7 @@ import xmlschema
 from flows.model import Flow, Step, StepType
 from storage.export import NoData, export_flow_qdpx
 from storage.export_qde import NAMESPACE
+from storage.models import Campaign, Run
 from storage.repo import Database
 from tests.conftest import REPO_ROOT
 from tests.storage import exportdata as data
@@ -342,3 +343,61 @@ async def test_the_cli_writes_a_qdpx(db: Database, migrated_url: str, tmp_path: 
     assert not (tmp_path / "l.qdpx").exists() and not (tmp_path / "x.qdpx").exists()
     done = backbone(migrated_url, tmp_path, media, "--flow", "nope", "-o", "n.qdpx")
     assert done.returncode == 1 and "nope" in done.stderr
+
+
+async def test_a_campaign_exports_only_its_runs(db: Database, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    seeded = await seed_with_media(db, media)
+    async with db.transaction() as repo:
+        when = data.ts(0)
+        campaign = Campaign(
+            flow_id=data.FLOW_ID, groups=["g"], start_at=when, deadline=when, created_by="t"
+        )
+        other = Campaign(flow_id="other-flow", groups=["g"], start_at=when, deadline=when)
+        other.created_by = "t"
+        repo.session.add_all([campaign, other])
+        await repo.session.flush()
+        (await repo.session.get(Run, seeded.run_ids["B"])).campaign_id = campaign.id
+        ids = campaign.id, other.id
+    warnings = await export(db, data.FLOW_ID, tmp_path / "c.qdpx", media, campaign_id=ids[0])
+    assert warnings == []
+    cases = Qdpx(tmp_path / "c.qdpx").cases()
+    assert list(cases) == [seeded.pseudonyms["p2"]]  # run B only: no run D, no voice note
+    assert cases[seeded.pseudonyms["p2"]]["values"]["plan"] == ("TextValue", "Weiß noch nicht")
+    assert [s.tag for s in cases[seeded.pseudonyms["p2"]]["sources"]] == [q("TextSource")]
+    with pytest.raises(LookupError, match="is for flow 'other-flow'"):
+        await export(db, data.FLOW_ID, tmp_path / "o.qdpx", media, campaign_id=ids[1])
+    with pytest.raises(NoData, match=f"campaign {ids[1]} of flow 'other-flow'"):
+        await export(db, "other-flow", tmp_path / "o.qdpx", media, campaign_id=ids[1])
+
+
+async def test_the_cli_says_when_there_is_nothing_to_export(
+    db: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    await data.seed(db)  # "other-flow" has one run, FLOW_ID's campaign 1 does not exist
+    flow = Flow(id="leer", title="Leer", version="1", steps=[Step(id="q", type=StepType.TEXT)])
+    async with db.transaction() as repo:
+        await repo.flow_version(flow.id, "1", flow.content_hash(), flow.model_dump(mode="json"))
+    media = tmp_path / "media"
+    done = backbone(migrated_url, tmp_path, media, "--flow", "leer", "-o", "e.qdpx")
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr == (
+        "backbone: nothing to export: flow 'leer' has no answers yet "
+        "(--empty-ok writes the files with their header anyway)\n"
+    )
+    assert not list(tmp_path.glob("e.qdpx*"))
+    done = backbone(migrated_url, tmp_path, media, "--flow", "leer", "-o", "e.qdpx", "--empty-ok")
+    assert done.returncode == 0 and Qdpx(tmp_path / "e.qdpx").cases() == {}
+    done = backbone(
+        migrated_url, tmp_path, media, "--flow", data.FLOW_ID, "--campaign", "999", "-o", "c.qdpx"
+    )
+    assert done.returncode == 1 and "no campaign 999" in done.stderr
+
+
+def test_past_100_warnings_the_project_gives_a_count() -> None:
+    from storage.export_qde import project_tail
+
+    assert project_tail([], 0) == "</Project>\n"
+    tail = project_tail([f"w{i}" for i in range(100)], 7)
+    assert tail.startswith("<Description>Warnings:\nw0\n") and tail.count("\nw") == 100
+    assert "\n… and 7 more media files left out</Description>" in tail
