@@ -77,6 +77,17 @@ CACHE_LIMIT = 50_000
 LISTED_WARNINGS = 100
 
 
+def _same_variable(step: Step, latest: Step) -> bool:
+    """Whether the step's answers fill the variables of its latest version."""
+    if step.type not in CLOSED or latest.type not in CLOSED:
+        return False
+    return (step.type is StepType.MULTIPLE_CHOICE) == (latest.type is StepType.MULTIPLE_CHOICE)
+
+
+def _as_text(value: Any) -> str:
+    return "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 async def person_rows(
     db: Database, version_ids: Sequence[int], campaign_id: int | None = None
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
@@ -109,6 +120,14 @@ class Project:
         self.runs = 0
         self.created = iso_utc(utcnow()) or ""
         self._by_step = {var.step_id: var for var in plan.variables}
+        # Step ids whose answers in each version are case variables; an answer of a version
+        # where the step was of another kind (text then, a choice now) goes to the text.
+        self._as_variable = {
+            (version.id, var.step_id)
+            for var in plan.variables
+            for version, step in var.seen
+            if _same_variable(step, var.latest[1])
+        }
         self._masker = NameMasker()
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._person: Person | None = None
@@ -170,7 +189,7 @@ class Project:
             step = version.steps.get(answer[STEP_ID])
             if step is None or answer[SKIPPED] or answer[VALUE] is None:
                 continue
-            if step.type in CLOSED:
+            if (version.id, step.id) in self._as_variable:
                 person.values.update(self._closed(version, step, answer[VALUE]))
                 continue
             raw = _decoded(answer[VALUE])
@@ -180,7 +199,7 @@ class Project:
             if step.type in MEDIA_KINDS:
                 self._media(person, run, step, raw, wording)
             else:
-                texts.append((wording, str(typed_value(step, raw))))
+                texts.append((wording, _as_text(typed_value(step, raw))))
         if texts:
             self._text(person, run, version, texts)
 

@@ -401,3 +401,34 @@ def test_past_100_warnings_the_project_gives_a_count() -> None:
     tail = project_tail([f"w{i}" for i in range(100)], 7)
     assert tail.startswith("<Description>Warnings:\nw0\n") and tail.count("\nw") == 100
     assert "\n… and 7 more media files left out</Description>" in tail
+
+
+async def test_a_step_that_changed_its_kind_between_versions(db: Database, tmp_path: Path) -> None:
+    def version(label: str, second: bool) -> Flow:
+        pick = {"type": StepType.SINGLE_CHOICE, "options": {"x": "Iks", "y": "Ypsilon"}}
+        steps = [
+            Step(id="q", text="Was?", **(pick if second else {"type": StepType.TEXT})),
+            Step(id="m", text="Welche?", type=StepType.MULTIPLE_CHOICE, options={"a": "A"})
+            if not second
+            else Step(id="m", text="Welche?", **pick),
+        ]
+        return Flow(id="drift", title="Drift", version=label, steps=steps)
+
+    async with db.transaction() as repo:
+        rows = []
+        for flow in (version("1", False), version("2", True)):
+            dump = flow.model_dump(mode="json")
+            rows.append(await repo.flow_version(flow.id, flow.version, flow.content_hash(), dump))
+        who = await repo.add_participant(7_300_001, 7_300_001, "Y", None, "de")
+        old = await repo.add_run(who.participant_id, rows[0].id, "de", {})
+        await repo.save_answer(old.id, "q", "frei erzählt", False, "Was?", "de")
+        await repo.save_answer(old.id, "m", ["a"], False, "Welche?", "de")
+        new = await repo.add_run(who.participant_id, rows[1].id, "de", {})
+        await repo.save_answer(new.id, "q", "y", False, "Was?", "de")
+    await export(db, "drift", tmp_path / "d.qdpx", tmp_path)
+    qdpx = Qdpx(tmp_path / "d.qdpx")
+    (case,) = qdpx.cases().values()
+    assert case["values"]["q"] == ("TextValue", "Ypsilon")
+    assert "m" not in case["values"] and "m__a" not in case["values"]
+    text = qdpx.text_of(case["sources"][0])
+    assert "## Was?\n\nfrei erzählt\n" in text and "## Welche?\n\na\n" in text
