@@ -54,14 +54,17 @@ def _confirm(question: str, yes: bool) -> None:
 
 
 @contextlib.contextmanager
-def _database_errors(url: str) -> Iterator[None]:
-    """A database that is missing, not migrated or cannot be reached: one line, exit 2."""
+def _database_errors(url: str, passed: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """A database that is missing, not migrated or cannot be reached: one line, exit 2.
+    Errors of the `passed` types are the caller's (e.g. refusals) and go through as they are."""
     from storage.db import DatabaseProblem, unreachable
 
     try:
         yield
     except DatabaseProblem as exc:
         _fail(str(exc))
+    except passed:
+        raise
     except Exception as exc:
         problem = unreachable(exc, url)
         if problem is None:
@@ -88,7 +91,7 @@ def _with_db(
             await db.dispose()
 
     try:
-        with _database_errors(settings.database_url):
+        with _database_errors(settings.database_url, passed=refused):
             return asyncio.run(_go())
     except refused as exc:
         _fail(str(exc.args[0] if exc.args else exc), code=1)

@@ -115,6 +115,15 @@ def unreachable(exc: BaseException, url: str) -> DatabaseProblem | None:
     return None
 
 
+_FILE_ERRORS = (
+    FileExistsError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
 def _connection_reason(exc: BaseException) -> str | None:
     # asyncpg's own connection errors (bad password, unknown database) have a sqlstate of
     # class 08 (connection) or 28 (authorization) or are 3D000 (no such database).
@@ -123,7 +132,8 @@ def _connection_reason(exc: BaseException) -> str | None:
         return _first_line(exc)
     if isinstance(exc, TimeoutError):
         return "the connection timed out"
-    if isinstance(exc, OSError):
+    # A file that cannot be written (an export's output, say) is not the database.
+    if isinstance(exc, OSError) and not isinstance(exc, _FILE_ERRORS):
         return exc.strerror or _first_line(exc)
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
         return str(exc)

@@ -263,3 +263,21 @@ def test_the_licence_is_the_one_pyproject_names():
     meta = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert meta["project"]["license"] == {"text": "MIT"}
     assert (REPO_ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+
+
+def test_only_connection_errors_count_as_an_unreachable_database():
+    import socket
+
+    from storage.db import unreachable
+
+    url = "postgresql+asyncpg://u:pw@db.internal/backbone"
+    for exc in (ConnectionRefusedError(111, "Connection refused"), socket.gaierror(-2, "nope")):
+        problem = unreachable(exc, url)
+        assert problem is not None and "***@db.internal" in str(problem)
+    wrapped = RuntimeError("while connecting")
+    wrapped.__cause__ = TimeoutError()
+    assert "timed out" in str(unreachable(wrapped, url))
+    # A file that cannot be written (an export's output) is not the database.
+    for exc in (FileExistsError(17, "File exists"), PermissionError(13, "Permission denied")):
+        assert unreachable(exc, url) is None
+    assert unreachable(ValueError("no"), url) is None
