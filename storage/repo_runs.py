@@ -193,10 +193,15 @@ class RunQueries:
         shown_text: str,
         locale: str,
         now: datetime | None = None,
+        known: Answer | None = None,
     ) -> Answer:
-        """Insert or replace the answer to a step; a change counts as a new revision."""
+        """Insert or replace the answer to a step; a change counts as a new revision.
+        `known`: the stored answer, when the caller has just read it (saves reading it again)."""
         now = now or utcnow()
-        existing = await self.answer(run_id, step_id)
+        if known is not None and (known.run_id, known.step_id) == (run_id, step_id):
+            existing = known
+        else:
+            existing = await self.answer(run_id, step_id)
         if existing is None:
             existing = Answer(
                 run_id=run_id,
@@ -219,7 +224,7 @@ class RunQueries:
             existing.locale = locale
             existing.revision += 1
             existing.updated_at = now
-        await self.session.flush()
+        # No flush here: the next query or the commit writes it, with the run's own change.
         return existing
 
     async def delete_answer(self, run_id: int, step_id: str) -> None:
