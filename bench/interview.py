@@ -79,6 +79,7 @@ class Person:
     replies: list[str] = field(default_factory=list)  # bot messages since the phase began
 
     def next_answer(self, rng: random.Random) -> str:
+        """A short sentence ending in a period: it reads as finished (short merge window)."""
         return f"P{self.index} q{len(self.texts) + 1}: {rng.choice(PHRASES)}."
 
 
@@ -133,6 +134,7 @@ class Player:
         self.react = True
 
     def later(self, at: float, person: Person) -> None:
+        """Queue the person's next answer for `at` (monotonic)."""
         heapq.heappush(self.due, (at, next(self.counter), person))
 
     def _observe(self, seen: int, now: float) -> int:
@@ -270,6 +272,7 @@ class BotRun:
 
 
 def bot_run(args: argparse.Namespace, workdir: Path) -> BotRun:
+    """The real bot: onboard everyone, then the answering phase; its figures."""
     flows = workdir / "flows"
     write_flow(flows, args.questions)
     env = {
@@ -364,6 +367,7 @@ def _busy(phase: Phase) -> str:
 
 
 def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[float]) -> str:
+    """The figures, one line each (see bench/README.md)."""
     n_answers = sum(len(p.sent) for p in run.people)
     phase = run.phase
     per_answer = phase.cpu / n_answers * 1000
@@ -410,6 +414,7 @@ def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[f
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, checked."""
     ap = argparse.ArgumentParser(
         prog="python -m bench.interview", description=__doc__.split("\n")[0]
     )
@@ -439,6 +444,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the bot, then the anchor, and print the figures; 0 unless the run broke."""
     args = parse_args(argv)
 
     def run(workdir: Path) -> str:

@@ -81,6 +81,7 @@ def bot_env(server: FakeBotAPI, url: str, workdir: Path) -> dict[str, str]:
         BACKBONE_MEDIA_DIR=str(workdir / "media"),
         BACKBONE_ADMIN_IDS=str(FACILITATOR),
         BACKBONE_FLOOD_LIMIT="100000",  # scripted people tap faster than humans
+        BACKBONE_WEB_PORT="0",  # many bots at once: no web server unless a test asks for one
         PYTHONUNBUFFERED="1",
     )
     return env

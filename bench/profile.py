@@ -22,6 +22,11 @@ RATE = 200  # samples per second
 FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^():]+)(?::\d+)?\)$")
 OWN = ("bot", "storage", "flows")  # the project's code, as opposed to libraries
 REPO = Path(__file__).resolve().parents[1]
+# Packages by what the time went on; a sample counts for the first kind its stack touches.
+KINDS = (
+    ("database (SQLAlchemy, drivers, storage/)", {"sqlalchemy", "aiosqlite", "asyncpg", "storage"}),
+    ("Bot API (PTB, httpx)", {"telegram", "httpx", "httpcore", "h11", "anyio"}),
+)
 
 
 class Sampler:
@@ -32,6 +37,7 @@ class Sampler:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Attach py-spy to the process (BenchError when py-spy is not installed)."""
         exe = shutil.which("py-spy")
         if exe is None:
             raise BenchError("--profile needs py-spy on PATH (pip install py-spy)")
@@ -43,6 +49,7 @@ class Sampler:
         )
 
     def stop(self) -> None:
+        """Detach; py-spy writes the stacks it collected."""
         if self.proc is None:
             return
         self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -91,6 +98,7 @@ def summary(raw: Path, top: int = 15) -> str:
     leaf: Counter[str] = Counter()
     own: Counter[str] = Counter()
     packages: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     total = 0
     mine = _own_files()
     for line in raw.read_text(errors="replace").splitlines():
@@ -104,11 +112,14 @@ def summary(raw: Path, top: int = 15) -> str:
             leaf[_short(*frames[-1])] += n
         for name in {_short(f, p) for f, p in frames if _package(p) in OWN}:
             own[name] += n
-        for name in {_package(p) for _f, p in frames}:
+        names = {_package(p) for _f, p in frames}
+        for name in names:
             packages[name] += n
+        kinds[next((k for k, members in KINDS if names & members), "everything else")] += n
     if not total:
         return "profile: no samples"
     lines = [f"profile: {total} samples at {RATE}/s of the thread holding the bot's GIL"]
+    lines.append("  by kind: " + " · ".join(f"{k} {n / total:.0%}" for k, n in kinds.most_common()))
     lines.append("  by package, inclusive (a sample counts for every package on its stack):")
     lines += [f"    {n / total:5.1%}  {name}" for name, n in packages.most_common(top)]
     lines.append("  self time (where the CPU was when sampled):")

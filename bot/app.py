@@ -21,6 +21,7 @@ from bot.telegram.polling import ChatLanes, poll
 from bot.telegram.ratelimit import SendPacer
 from bot.telegram.sender import OutboxSender
 from bot.telegram.timers import TimerSweep
+from bot.web.server import WebServer, start_web
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.repo import Database
@@ -77,6 +78,7 @@ async def serve(settings: Settings) -> None:
     """Run the bot until SIGINT/SIGTERM."""
     app, adapter, db = build(settings)
     stop = asyncio.Event()
+    web: WebServer | None = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -93,6 +95,18 @@ async def serve(settings: Settings) -> None:
         await app.start()
         await adapter.publish_commands()
         await adapter.restore_timers()
+        problem = None
+        try:
+            web = await start_web(settings, db, app.bot.username)
+        except OSError as exc:
+            problem = f"the web server cannot listen on {settings.web_host}:{settings.web_port}"
+            problem += f": {exc.strerror or exc} (set BACKBONE_WEB_PORT; 0 turns it off)"
+        if problem:
+            # Raised outside the handler: a port in use must not read as a database problem.
+            raise StartupError(problem)
+        if web is not None:
+            # /session then gives the facilitator the projector link too.
+            adapter.conversation.polls.desk.projector_url = settings.web_url
         log.info("backbone-bot @%s is running", app.bot.username)
         polling = asyncio.create_task(
             poll(app, stop, adapter.on_update, adapter.timers.lanes, after=adapter.replies_sent)
@@ -114,6 +128,8 @@ async def serve(settings: Settings) -> None:
         if polling.done() and not polling.cancelled() and polling.exception():
             raise polling.exception()
     finally:
+        if web is not None:
+            await web.stop()
         if app.running:
             await app.stop()
         await app.shutdown()

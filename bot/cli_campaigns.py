@@ -248,8 +248,9 @@ def _change(campaign_id: int, action: str, ask: str | None = None) -> None:
         async with db.transaction() as repo:
             return (await _campaign(repo, campaign_id)).status
 
-    if ask is not None:
-        _with_db(settings, look)  # an unknown campaign: exit 1 before the question
+    # An unknown campaign: exit 1 before the question; one that has ended is refused below
+    # without a question.
+    if ask is not None and _with_db(settings, look) not in ("cancelled", "finished"):
         _confirm(ask, yes=False)
 
     async def go(db: Database) -> str:

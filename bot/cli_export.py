@@ -24,6 +24,7 @@ class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     json = "json"
+    qdpx = "qdpx"
 
 
 class Layout(StrEnum):
@@ -63,7 +64,8 @@ EXIT_HELP = (
 export_app = typer.Typer(
     help="Export data for analysis (pseudonyms only, never Telegram ids or names).\n\n"
     "A flow's answers with a codebook (--layout wide|long; the format follows the file "
-    "name: .csv, .xlsx or .json):\n\n"
+    "name: .csv, .xlsx or .json; .qdpx: a REFI-QDA project for MAXQDA, ATLAS.ti, NVivo or "
+    "QualCoder with the voice notes and photos):\n\n"
     "  backbone export --flow ID --output FILE\n\n"
     "A live-poll session's votes with a summary per option (.csv or .xlsx):\n\n"
     "  backbone export polls --session CODE --output FILE\n\n"
@@ -89,7 +91,9 @@ def chosen_format(output: Path, given: str | None, formats: tuple[str, ...]) -> 
     """The format of `output`: its suffix; --format (default CSV) where the suffix says
     nothing; a contradicting --format, or another spreadsheet's suffix, is refused."""
     suffix = output.suffix.lower()
-    names = " or ".join(", ".join(f".{f}" for f in formats).rsplit(", ", 1))
+    # Asked for another spreadsheet, a QDA project is no answer: not suggested.
+    sheets = [f for f in formats if f != "qdpx"]
+    names = " or ".join(", ".join(f".{f}" for f in sheets).rsplit(", ", 1))
     if suffix.lstrip(".") in formats:
         if given is not None and given != suffix.lstrip("."):
             _fail(
@@ -163,6 +167,26 @@ def _flow_only(ctx: typer.Context, values: dict[str, Any]) -> None:
         )
 
 
+def _warn(text: str) -> None:
+    typer.echo(f"warning: {text}", err=True)
+
+
+def _export_qdpx(
+    flow: str, output: Path, layout: Layout | None, options: dict[str, Any], empty_ok: bool
+) -> None:
+    """A REFI-QDA project with the media from MEDIA_DIR; a missing file is a warning line."""
+    from storage.export import export_flow_qdpx
+
+    if layout is not None:
+        _fail("--layout: not for .qdpx files (one case per person, one text source each)")
+    media = _settings().media_dir
+    _run_export(
+        lambda db: export_flow_qdpx(
+            db, flow, output, media_dir=media, empty_ok=empty_ok, warn=_warn, **options
+        )
+    )
+
+
 @export_app.callback()
 def export(
     ctx: typer.Context,
@@ -179,7 +203,7 @@ def export(
     ] = None,
     format: Annotated[
         ExportFormat | None,
-        typer.Option("--format", help=FORMAT_HELP.format(names=".csv, .xlsx or .json")),
+        typer.Option("--format", help=FORMAT_HELP.format(names=".csv, .xlsx, .json or .qdpx")),
     ] = None,
     layout: Annotated[
         Layout | None,
@@ -205,8 +229,11 @@ def export(
         _fail("a flow export needs --flow ID and --output FILE (see `backbone export --help`)")
     from storage.export import FORMATS, export_flow
 
-    fmt = chosen_format(output, format.value if format else None, FORMATS)
+    fmt = chosen_format(output, format.value if format else None, (*FORMATS, "qdpx"))
     sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
+    if fmt == "qdpx":
+        _export_qdpx(flow, output, layout, {"campaign_id": campaign, "force": force}, empty_ok)
+        return
     lay = (layout or Layout.wide).value
     options = {"campaign_id": campaign, "raw_csv": raw_csv, "delimiter": sep, "force": force}
     with progress_bar("exporting") as tick:

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     flood_pause: float = Field(default=60.0, ge=0)
     # Outgoing messages per second, all chats together (Telegram allows about 30).
     send_rate: float = Field(default=25.0, gt=0, le=30)
+    # The web server inside `backbone run` (projector view, health checks); port 0 turns it off.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # The address people open (links the bot sends); empty: http://<web_host>:<web_port>.
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (the address people open)")
+        return value.strip().rstrip("/")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -136,6 +148,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return value
+
+    @property
+    def web_url(self) -> str:
+        """Where links to the web server point (no trailing slash)."""
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def zone(self) -> ZoneInfo:

@@ -18,6 +18,7 @@ from storage import queries
 from storage.export_cells import Cells, CsvCells, iso_utc
 from storage.export_codebook import codebook, codebook_columns
 from storage.export_plan import Plan, build_plan
+from storage.export_qdpx import Warn, export_qdpx
 from storage.export_rows import Rows
 from storage.export_stream import count_rows, stream_rows
 from storage.export_writers import (
@@ -48,6 +49,7 @@ __all__ = [
     "NoData",
     "Progress",
     "export_flow",
+    "export_flow_qdpx",
     "iso_utc",
     "output_paths",
 ]
@@ -195,3 +197,27 @@ async def _write(
     columns = codebook_columns(plan)
     await asyncio.to_thread(writer.finish, columns, codebook(plan, builder.layout))
     return count
+
+
+async def export_flow_qdpx(
+    db: Database,
+    flow_id: str,
+    output: Path,
+    *,
+    media_dir: Path,
+    actor: str = "cli",
+    campaign_id: int | None = None,
+    force: bool = False,
+    empty_ok: bool = False,
+    warn: Warn | None = None,
+) -> list[Path]:
+    """A flow's answers as a REFI-QDA project (storage.export_qdpx), with the voice notes
+    and photos from `media_dir`; the rails of export_flow (FilesExist, NoData, LookupError)."""
+    output = Path(output)
+    refuse_existing([output], force)
+    versions = await _versions(db, flow_id, campaign_id)
+    if not versions:
+        raise LookupError(f"no data for flow '{flow_id}'")
+    plan = build_plan(flow_id, versions)
+    options = {"campaign_id": campaign_id, "empty_ok": empty_ok, "actor": actor, "warn": warn}
+    return await export_qdpx(db, plan, output, media_dir=media_dir, **options)

@@ -47,6 +47,8 @@ class PollSession(Base):
     agenda_position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The projector page's unguessable address (/p/<token>); it works while the session is open.
+    projector_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class SessionMember(Base):

@@ -33,6 +33,7 @@ from bot.services.poll_views import (
     voter_key,
 )
 from bot.services.poll_votes import Voting
+from bot.services.projector import new_token, projector_link
 from bot.services.qrcodes import qr_png
 from bot.services.replies import (
     Broadcast,
@@ -75,6 +76,8 @@ class PollDesk(GroupPolls, Voting):
         self.agendas_dir = Path(flows_dir) / "agendas"
         self.clock = clock
         self.bot_username = "backbone_bot"
+        # The web server's public address (set by the composition root); None: no projector.
+        self.projector_url: str | None = None
 
     # /session <title> | /session end | /session --agenda <id>
     async def session_command(self, ctx: Ctx, args: str) -> None:
@@ -91,11 +94,13 @@ class PollDesk(GroupPolls, Voting):
             await self.end_session(ctx, current)
             return
         if current is not None:
-            ctx.say(
-                t.gettext(
-                    "Your session “{title}” (code {code}) is still open. /session end closes it."
-                ).format(title=current.title, code=current.code)
-            )
+            text = t.gettext(
+                "Your session “{title}” (code {code}) is still open. /session end closes it."
+            ).format(title=current.title, code=current.code)
+            if self.projector_url and current.projector_token:  # a lost link is found again
+                url = projector_link(self.projector_url, current.projector_token)
+                text += "\n" + t.gettext("Projector: {url}").format(url=url)
+            ctx.say(text)
             return
         agenda: Agenda | None = None
         if words[:1] == ["--agenda"]:
@@ -121,6 +126,10 @@ class PollDesk(GroupPolls, Voting):
             "Session “{title}” is open.\nJoin code: {code}\nLink: {link}\n\n"
             "Show the QR code on the projector. Open a poll with /poll Question? | A | B"
         ).format(title=session.title, code=session.code, link=link)
+        if self.projector_url:
+            session.projector_token = new_token()
+            url = projector_link(self.projector_url, session.projector_token)
+            text += "\n" + t.gettext("Projector: {url}").format(url=url)
         keys = None
         if agenda is not None:
             text += "\n\n" + t.ngettext(

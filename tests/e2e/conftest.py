@@ -109,6 +109,7 @@ def bot_env(fake_api: FakeBotAPI, migrated_url: str, tmp_path: Path) -> dict[str
         BACKBONE_ADMIN_IDS="9000",
         # Scripted people tap faster than humans; the flood test sets its own limit.
         BACKBONE_FLOOD_LIMIT="1000",
+        BACKBONE_WEB_PORT="0",  # many bots at once: no web server unless a test asks for one
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -279,6 +279,9 @@ async def test_cancel_asks_first_and_yes_skips_the_question(
     assert done.returncode == 0, done.stderr
     assert "now cancelled" in done.stdout
     assert (await _campaigns(db))[0].status == "cancelled"
+    again = cli("campaigns", "cancel", str(campaign.id))  # ended: refused, no question
+    assert again.returncode == 1 and "[y/N]" not in again.stdout
+    assert "is cancelled; cannot cancel" in one_error_line(again)
 
 
 async def _campaigns(db: Database) -> list[Campaign]:

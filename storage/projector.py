@@ -1,0 +1,28 @@
+"""Projector queries: the open session behind a projector token (the SQL behind
+bot/services/projector.py; the poll and vote queries are in storage/polls.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import PollSession
+from storage.repo import Repo
+from storage.statuses import SessionStatus
+
+
+async def open_session_by_token(repo: Repo, token: str) -> PollSession | None:
+    """The open session whose projector token this is; None once it is closed or unknown."""
+    if not token:
+        return None
+    stmt = select(PollSession).where(
+        PollSession.projector_token == token, PollSession.status == SessionStatus.OPEN
+    )
+    return (await repo.session.scalars(stmt)).one_or_none()
+
+
+async def facilitator_locale(repo: Repo, session: PollSession) -> str | None:
+    """The language the facilitator uses with the bot (the session's language), if known."""
+    if session.facilitator_id is None:
+        return None
+    person = await repo.participant(session.facilitator_id)
+    return person.locale if person is not None else None
