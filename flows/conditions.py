@@ -1,6 +1,7 @@
 """The tiny, safe condition language of `when:` (parsed with `ast`, whitelisted nodes only).
 
-Allowed: names (earlier step ids; an unanswered or skipped step is None), string and number
+Allowed: names (earlier step ids; an unanswered or skipped step is None), `previous.<step id>`
+(the same person's answer in the previous wave; None when there was none), string and number
 literals (and None), lists of literals, == != < <= > >=, in / not in, and / or / not,
 parentheses. Anything else is rejected when the flow is loaded.
 """
@@ -75,6 +76,8 @@ def _check(node: ast.AST, names: list[str]) -> None:
             _check(comparator, names)
     elif isinstance(node, ast.Name):
         names.append(node.id)
+    elif _previous(node):
+        names.append(f"previous.{node.attr}")
     elif isinstance(node, ast.Constant):
         if not (node.value is None or isinstance(node.value, str) or _is_number(node.value)):
             raise ConditionError(f"literal {node.value!r} is not allowed")
@@ -85,6 +88,15 @@ def _check(node: ast.AST, names: list[str]) -> None:
             _check(element, names)
     else:
         raise ConditionError(f"{_describe(node)} is not allowed in a condition")
+
+
+def _previous(node: ast.AST) -> bool:
+    """`previous.<name>`: the one attribute access the language has."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "previous"
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -126,6 +138,8 @@ def _eval(node: ast.AST, answers: Mapping[str, Any]) -> Any:
         return True
     if isinstance(node, ast.Name):
         return answers.get(node.id)
+    if isinstance(node, ast.Attribute):  # previous.<name>, checked at parse time
+        return answers.get(f"previous.{node.attr}")
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.List | ast.Tuple):

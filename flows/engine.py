@@ -105,9 +105,10 @@ __all__ = [
 # --------------------------------------------------------------------------- public API
 
 
-def start(flow: Flow, ctx: Context) -> Turn:
-    """Begin a run: pass message steps and condition-skipped steps up to the first question."""
-    state = RunState()
+def start(flow: Flow, ctx: Context, previous: dict[str, Any] | None = None) -> Turn:
+    """Begin a run: pass message steps and condition-skipped steps up to the first question.
+    `previous`: the person's answers in the previous wave of this flow, if any."""
+    state = RunState(previous=dict(previous or {}))
     messages: list[str] = []
     cleared: list[str] = []
     _advance(flow, state, 0, ctx, messages, cleared)
@@ -197,7 +198,7 @@ def _advance(
         if passed > STEP_CAP:
             raise StepLimitExceeded(f"flow {flow.id!r}: more than {STEP_CAP} steps in one turn")
         step = flow.steps[index]
-        if step.when and not parse_condition(step.when).evaluate(state.answers):
+        if step.when and not parse_condition(step.when).evaluate(state.known()):
             _clear(state, step.id, cleared)
             index += 1
             continue

@@ -19,7 +19,7 @@ from flows.engine_types import (
     RunState,
 )
 from flows.model import Flow, Step, StepType
-from flows.placeholders import FIRST_NAME, placeholder_names, render
+from flows.placeholders import FIRST_NAME, PREVIOUS, placeholder_names, render
 from flows.words import word
 
 
@@ -66,6 +66,11 @@ def render_text(flow: Flow, step: Step, key: str, state: RunState, ctx: Context)
             values[name] = ctx.first_name
         elif flow.has_step(name) and name in state.answers:
             values[name] = render_answer(flow, flow.step(name), state.answers[name], locale)
+        elif name.startswith(PREVIOUS):
+            earlier = name.removeprefix(PREVIOUS)
+            if flow.has_step(earlier) and state.previous.get(earlier) is not None:
+                step_then = flow.step(earlier)
+                values[name] = render_answer(flow, step_then, state.previous[earlier], locale)
     return render(text, values)
 
 

@@ -80,16 +80,28 @@ class RunState:
     history: list[str] = field(default_factory=list)  # input steps answered, in order (for back)
     selection: list[str] = field(default_factory=list)  # pending multiple-choice selection
     finished: bool = False
+    # The same person's answers in the previous wave of this flow (step id -> value), fixed
+    # when the run starts; `previous.<step id>` in texts and conditions reads them.
+    previous: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
-        return {
+        data = {
             "current": self.current,
             "answers": copy.deepcopy(self.answers),
             "history": list(self.history),
             "selection": list(self.selection),
             "finished": self.finished,
         }
+        if self.previous:
+            data["previous"] = copy.deepcopy(self.previous)
+        return data
+
+    def known(self) -> dict[str, Any]:
+        """What conditions can test: this run's answers and `previous.<id>` ones."""
+        known = dict(self.answers)
+        known.update({f"previous.{k}": v for k, v in self.previous.items()})
+        return known
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
@@ -100,6 +112,7 @@ class RunState:
             history=list(data.get("history") or []),
             selection=list(data.get("selection") or []),
             finished=bool(data.get("finished", False)),
+            previous=copy.deepcopy(dict(data.get("previous") or {})),
         )
 
     def copy(self) -> RunState:

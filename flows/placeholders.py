@@ -1,4 +1,5 @@
-"""Placeholders in flow texts: `{first_name}` and `{<earlier step id>}`; `{{` escapes."""
+"""Placeholders in flow texts: `{first_name}`, `{<earlier step id>}` and `{previous.<step id>}`
+(the same person's answer in the previous wave of this flow); `{{` escapes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import string
 from collections.abc import Mapping
 
 FIRST_NAME = "first_name"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PREVIOUS = "previous."  # prefix of a reference to the previous wave's answer
+_NAME = re.compile(r"^(previous\.)?[a-z][a-z0-9_]{0,39}$")
 _FORMATTER = string.Formatter()
 
 
@@ -29,7 +31,8 @@ def placeholder_names(text: str) -> list[str]:
             shown = "{" + field + ("!" + conversion if conversion else "")
             shown += (":" + spec if spec else "") + "}"
             raise PlaceholderError(
-                f"placeholder {shown} is not allowed: use {{first_name}} or {{step_id}}"
+                f"placeholder {shown} is not allowed: use {{first_name}}, {{step_id}} "
+                "or {previous.step_id}"
             )
         names.append(field)
     return names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flows.conditions import ConditionError, parse_condition
 from flows.model import END, INPUT_TYPES, StepType
-from flows.placeholders import FIRST_NAME, PlaceholderError, placeholder_names
+from flows.placeholders import FIRST_NAME, PREVIOUS, PlaceholderError, placeholder_names
 from flows.problems import Problem
 from flows.schema import FlowDraft, StepDraft
 
@@ -62,20 +62,22 @@ class _GraphCheck:
     def refer(
         self, step: StepDraft, i: int, name: str, line: int, what: str, forbidden: dict
     ) -> None:
-        """Check that `name`, used by step `i`, is an earlier step of an allowed kind."""
+        """Check that `name`, used by step `i`, is an earlier step of an allowed kind (or, as
+        `previous.<id>`, any step of an allowed kind: the previous wave answered them all)."""
         index = self.index
+        previous = name.startswith(PREVIOUS)
+        name = name.removeprefix(PREVIOUS)
         if name not in index:
             self.report(line, step.id, f"{what} names unknown step {name!r}")
-        elif index[name] == i:
+            return
+        if not previous and index[name] == i:
             self.report(
                 line, step.id, f"{what} names this step itself; only earlier steps are allowed"
             )
-        elif index[name] > i:
+        elif not previous and index[name] > i:
             self.report(line, step.id, f"{what} names step {name!r}, which comes later")
-        else:
-            kind = self.draft.steps[index[name]].type
-            if kind in forbidden:
-                self.report(line, step.id, f"{what} names step {name!r}, which {forbidden[kind]}")
+        elif (kind := self.draft.steps[index[name]].type) in forbidden:
+            self.report(line, step.id, f"{what} names step {name!r}, which {forbidden[kind]}")
 
     def condition(self, step: StepDraft, i: int) -> None:
         """The step's `when` parses and names only earlier questions."""

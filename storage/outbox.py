@@ -100,22 +100,7 @@ async def start_due_campaigns(repo: Repo, now: datetime) -> list[Campaign]:
     for campaign in await campaigns.due_to_start(repo, now):
         members = await audience(repo, campaign.groups)
         people = sorted({pid for pids in members.values() for pid in pids})
-        for pid in people:
-            await repo.session.execute(
-                repo.insert_on_conflict(Delivery)
-                .values(
-                    campaign_id=campaign.id,
-                    participant_id=pid,
-                    kind="invitation",
-                    seq=0,
-                    due_at=max(campaign.start_at, now),
-                    status=D.PENDING,
-                    attempts=0,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=["campaign_id", "participant_id", "kind", "seq"]
-                )
-            )
+        await campaigns.add_invitations(repo, campaign, people, max(campaign.start_at, now))
         campaigns.campaign_transition(campaign, CampaignStatus.RUNNING)
         started.append(campaign)
     return started

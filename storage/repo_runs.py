@@ -98,6 +98,26 @@ class RunQueries:
         )
         return (await self.session.scalars(stmt.limit(1))).one_or_none()
 
+    async def previous_wave(self, participant_id: int, flow_id: str) -> dict[str, Any]:
+        """The person's answers (step id -> value; skipped ones left out) in their latest
+        finished run of this flow, any version: what `previous.<step id>` reads."""
+        latest = (
+            select(Run.id)
+            .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
+            .where(
+                Run.participant_id == participant_id,
+                FlowVersion.flow_id == flow_id,
+                Run.status.in_((RunStatus.COMPLETE, RunStatus.INCOMPLETE)),
+            )
+            .order_by(Run.started_at.desc(), Run.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(Answer.step_id, Answer.value).where(
+            Answer.run_id == latest, Answer.skipped.is_(False)
+        )
+        return {step_id: value for step_id, value in await self.session.execute(stmt)}
+
     async def completed_run_in_campaign(self, participant_id: int, campaign_id: int) -> Run | None:
         """A complete run this participant started from this campaign."""
         stmt = select(Run).where(
@@ -173,10 +193,15 @@ class RunQueries:
         shown_text: str,
         locale: str,
         now: datetime | None = None,
+        known: Answer | None = None,
     ) -> Answer:
-        """Insert or replace the answer to a step; a change counts as a new revision."""
+        """Insert or replace the answer to a step; a change counts as a new revision.
+        `known`: the stored answer, when the caller has just read it (saves reading it again)."""
         now = now or utcnow()
-        existing = await self.answer(run_id, step_id)
+        if known is not None and (known.run_id, known.step_id) == (run_id, step_id):
+            existing = known
+        else:
+            existing = await self.answer(run_id, step_id)
         if existing is None:
             existing = Answer(
                 run_id=run_id,
@@ -199,7 +224,7 @@ class RunQueries:
             existing.locale = locale
             existing.revision += 1
             existing.updated_at = now
-        await self.session.flush()
+        # No flush here: the next query or the commit writes it, with the run's own change.
         return existing
 
     async def delete_answer(self, run_id: int, step_id: str) -> None:

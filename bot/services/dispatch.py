@@ -280,12 +280,11 @@ class Dispatcher:
             run = await repo.lock_run(run_id)
             if run is None or run.collect_until is None or run.status != RunStatus.ACTIVE:
                 return Outcome()
-            participant = await repo.participant(run.participant_id)
-            identity = await people.identity_loaded(repo, participant)
+            identity = await repo.identity_of(run.participant_id)  # with its participant
             if identity is None:
                 run.collect_until = None  # nobody to ask the next question; stop looking
                 return Outcome()
-            ctx = self.ctx_for(repo, participant, identity)
+            ctx = self.ctx_for(repo, identity.participant, identity)
             await self.interviews.settle_due(ctx, run)
         return ctx.out
 

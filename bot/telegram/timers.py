@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 0.5
 WAKE_SLACK = 0.05  # wake a little after the due time, so the row is due when read
+# Wake-ups are rounded up to this grid: many people answering at once then share sweeps
+# (each a transaction) instead of one each, for at most this much more waiting.
+WAKE_GRID = 0.1
 DB_SLOTS = 4  # due rows handled at once (each takes a connection)
 RETRY_MAX = 60.0
 
@@ -47,11 +51,21 @@ class TimerSweep:
         self._slots = asyncio.Semaphore(DB_SLOTS)
         self._busy: dict[Key, asyncio.Task] = {}
         self._retry: dict[Key, tuple[int, float]] = {}  # failures, not before (monotonic)
+        self._wakes: set[int] = set()  # grid slots a wake-up is set for
 
     def wake_at(self, at: datetime) -> None:
         """Sweep again when `at` has come (the time itself is already a row)."""
+        loop = asyncio.get_running_loop()
         delay = max(0.0, (at - datetime.now(UTC)).total_seconds()) + WAKE_SLACK
-        asyncio.get_running_loop().call_later(delay, self._wake.set)
+        slot = math.ceil((loop.time() + delay) / WAKE_GRID)
+        if slot in self._wakes:
+            return
+        self._wakes.add(slot)
+        loop.call_at(slot * WAKE_GRID, self._woken, slot)
+
+    def _woken(self, slot: int) -> None:
+        self._wakes.discard(slot)
+        self._wake.set()
 
     async def catch_up(self) -> None:
         """Start handling everything due now, and return once each due row holds its chats'

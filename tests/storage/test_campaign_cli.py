@@ -399,7 +399,7 @@ async def test_pause_resume_cancel_and_invalid_transitions(
     result = cli("campaign", "resume", str(cid))
     assert result.returncode == 0, result.stderr
     assert "now running" in result.stdout  # it has deliveries: back to running
-    result = cli("campaign", "cancel", str(cid))
+    result = cli("campaign", "cancel", str(cid), "--yes")
     assert result.returncode == 0
     assert "now cancelled" in result.stdout
     for action in ("resume", "pause", "cancel"):
@@ -573,7 +573,7 @@ async def test_an_admin_by_settings_may_confirm_parental_consent(
 ) -> None:
     result = cli(
         "groups", "invite", "partners", "--parental-consent-on-file", "--by", seeded.p["a"],
-        BACKBONE_ADMIN_IDS="900002",
+        BACKBONE_ADMIN_IDS="900002", BACKBONE_BOT_USERNAME="my_test_bot",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 

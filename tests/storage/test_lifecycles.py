@@ -208,6 +208,9 @@ async def test_the_wizard_drops_reminders_that_would_come_after_the_deadline(db:
         ctx = await admin_ctx(repo)
         campaign = await draft(repo)
         campaign.created_by = ctx.participant.pseudonym
+        # Someone the campaign can reach: a plan for nobody is never offered a start.
+        partners = await repo.ensure_group("partners", "seed")
+        await repo.add_member(partners.id, ctx.participant.id)
         await chat.tap(ctx, (campaign.id, "d", 7), 99)
         await chat.tap(ctx, (campaign.id, "r", "3,7"), 99)
         preview = ctx.out.replies[-1]

@@ -62,12 +62,14 @@ def test_anonymise_reports_unlinked_and_skipped(tmp_path: Path, sqlite_url: str)
             run.status = status
 
     _seed(sqlite_url, people)
-    first = backbone("anonymise", "--flow", "interview", env=_env(sqlite_url), cwd=tmp_path)
+    first = backbone(
+        "anonymise", "--flow", "interview", "--yes", env=_env(sqlite_url), cwd=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == (
         "removed the Telegram link of 2 participants (1 skipped: interview still open)"
     )
-    again = backbone("anonymise", "--all", env=_env(sqlite_url), cwd=tmp_path)
+    again = backbone("anonymise", "--all", "--yes", env=_env(sqlite_url), cwd=tmp_path)
     assert again.stdout.strip() == (
         "removed the Telegram link of 0 participants (1 skipped: interview still open)"
     )

@@ -14,7 +14,7 @@ from bot.services.replies import ClearButtons, EditText, Keyboard, ProgressChang
 from flows import engine
 from flows.engine import Accepted, ButtonInput, PhotoInput, Prompt, Rejected, TextInput, Turn
 from flows.model import Flow, StepType
-from storage.models import Run
+from storage.models import Answer, Run
 from storage.statuses import RunStatus, set_run_status
 
 # A typed answer that ends like a sentence, or is this long, reads as finished: the merge
@@ -144,16 +144,23 @@ class Answers:
         """Close the merge window: the collected text is the answer."""
         flow = self.flow(run)
         state = engine.RunState.from_dict(run.state)
-        run.collect_until = None
         answer = await ctx.repo.answer(run.id, state.current) if state.current else None
-        if answer is None:
-            return
-        turn = engine.submit(flow, state, answer.value, self.engine_ctx(ctx))
-        await self.apply(ctx, run, turn, self._wording(ctx, flow, state))
+        if answer is not None:
+            turn = engine.submit(flow, state, answer.value, self.engine_ctx(ctx))
+            await self.apply(ctx, run, turn, self._wording(ctx, flow, state), known=answer)
+        # Closed last, so the run's row is written once, with its new state.
+        run.collect_until = None
 
-    async def apply(self, ctx: Ctx, run: Run, turn: Turn, wording: str | None = None) -> None:
+    async def apply(
+        self,
+        ctx: Ctx,
+        run: Run,
+        turn: Turn,
+        wording: str | None = None,
+        known: Answer | None = None,
+    ) -> None:
         """Persist a turn's answers (with `wording`, the question as shown) and state, then
-        queue what the person sees next."""
+        queue what the person sees next. `known`: an answer of this run just read."""
         now = self.config.clock()
         for step_id in turn.cleared:
             # The person changed an earlier answer and this step is no longer on their path.
@@ -161,7 +168,7 @@ class Answers:
         for rec in turn.recorded:
             shown = wording if wording is not None else rec.shown_text
             await ctx.repo.save_answer(
-                run.id, rec.step_id, rec.value, rec.skipped, shown, ctx.t.locale, now
+                run.id, rec.step_id, rec.value, rec.skipped, shown, ctx.t.locale, now, known
             )
         run.state = turn.state.to_dict()
         run.locale = ctx.t.locale

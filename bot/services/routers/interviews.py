@@ -88,7 +88,8 @@ class Interviews:
             ctx.say(t.gettext("You have already answered this one. Thank you!"))
             return
         self.answers.pin(version.id, flow)
-        turn = engine.start(flow, self.answers.engine_ctx(ctx))
+        previous = await ctx.repo.previous_wave(ctx.participant.id, flow.id)
+        turn = engine.start(flow, self.answers.engine_ctx(ctx), previous)
         run = await ctx.repo.add_run(ctx.participant.id, version.id, t.locale, turn.state.to_dict())
         run.campaign_id = campaign_id
         if campaign_id is not None:
