@@ -222,6 +222,7 @@ def bot_env(server: FakeBotAPI, url: str, workdir: Path, rate: float) -> dict[st
         BACKBONE_MEDIA_DIR=str(workdir / "media"),
         BACKBONE_ADMIN_IDS=str(ADMIN),
         BACKBONE_SEND_RATE=f"{rate:g}",
+        BACKBONE_WEB_PORT="0",  # no web server: the benchmark does not need one
         PYTHONUNBUFFERED="1",
     )
     return env
