@@ -60,6 +60,12 @@ def strip_isolates(text: str) -> str:
     return text.translate(dict.fromkeys(map(ord, _ISOLATES)))
 
 
+def plain_code(text: str) -> str:
+    """`text` without any invisible direction character: a pseudonym or join code copied out
+    of an Arabic message brings its isolates and marks along, and must still be found."""
+    return strip_isolates(text).translate(_BIDI_MARKS)
+
+
 def _isolate_catalog(catalog: Catalog) -> None:
     """Isolate the interpolated values of every translation (right-to-left languages)."""
     for message in catalog:

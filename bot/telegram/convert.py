@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot.i18n import plain_code
 from bot.services.events import (
     AddedToGroup,
     Command,
@@ -71,7 +72,7 @@ def to_group_event(
 def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
     """A /command's name and arguments; None when it is addressed to another bot
     (/close@other_bot). Without a known username every command counts as ours."""
-    head, _, args = text.partition(" ")
+    head, _, args = plain_code(text).partition(" ")
     name, _, addressee = head[1:].partition("@")
     if addressee and bot_username and addressee.lower() != bot_username.lower():
         return None

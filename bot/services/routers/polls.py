@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.i18n import plain_code
 from bot.services import callbacks
 from bot.services.context import Ctx
 from bot.services.events import Tap, Text
@@ -70,7 +71,7 @@ class Polls:
         """A typed join code, or words for an open words poll; True if the text was that.
         While an interview is open (active or paused) text belongs to it, and words count
         for a poll only as an explicit reply to that poll's ballot."""
-        code = event.text.strip().upper()
+        code = plain_code(event.text).strip().upper()
         if CODE_PATTERN.match(code) and await queries.open_session_with_code(ctx.repo, code):
             link = callbacks.SessionLink(code)
             if ctx.participant.stage != Stage.READY:
