@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, FlowVersion, Participant, Run
+from storage.models import Answer, FlowVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,19 +25,6 @@ class VersionRow:
     version: str
     content_hash: str
     definition: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """One run with its participant's pseudonym."""
-
-    run_id: int
-    participant: str
-    flow_version_id: int
-    locale: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,26 +52,6 @@ async def flow_versions(session: AsyncSession, flow_id: str) -> list[VersionRow]
         .order_by(FlowVersion.id)
     )
     return [VersionRow(*row) for row in (await session.execute(stmt)).all()]
-
-
-async def runs_of_flow(session: AsyncSession, flow_id: str) -> list[RunRow]:
-    """Every run of any version of the flow with its pseudonym, in run id order (one query)."""
-    stmt = (
-        select(
-            Run.id,
-            Participant.pseudonym,
-            Run.flow_version_id,
-            Run.locale,
-            Run.status,
-            Run.started_at,
-            Run.finished_at,
-        )
-        .join(Participant, Participant.id == Run.participant_id)
-        .join(FlowVersion, FlowVersion.id == Run.flow_version_id)
-        .where(FlowVersion.flow_id == flow_id)
-        .order_by(Run.id)
-    )
-    return [RunRow(*row) for row in (await session.execute(stmt)).all()]
 
 
 async def answers_of_runs(session: AsyncSession, run_ids: Sequence[int]) -> list[AnswerRow]:
