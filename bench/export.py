@@ -51,7 +51,7 @@ ANSWERS = (
 )
 FREE_TEXT = ("strengths", "career_field")
 ANCHOR_SQL = """
-SELECT p.pseudonym AS participant, r.id AS run_id, v.flow_id, v.version AS flow_version,
+SELECT p.pseudonym AS pseudonym, r.id AS run_id, v.flow_id, v.version AS flow_version,
        substr(v.content_hash, 1, 12) AS version_hash, r.locale AS language, r.status,
        r.started_at, r.finished_at, a.step_id, a.value, a.skipped, a.shown_text,
        a.answered_at, a.updated_at, a.revision

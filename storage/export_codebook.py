@@ -8,7 +8,7 @@ from flows.model import Flow, Step, StepType, normalize_locale
 from storage.export_plan import LONG_COLUMNS, RUN_COLUMNS, Plan, Variable
 
 _RUN_CODEBOOK: dict[str, tuple[str, str]] = {
-    "participant": ("string", "Pseudonym of the person (never a Telegram id, name or username)"),
+    "pseudonym": ("string", "Pseudonym of the person (never a Telegram id, name or username)"),
     "run_id": ("integer", "Id of the run: one person going through one version of the flow"),
     "flow_id": ("string", "Id of the flow"),
     "flow_version": ("string", "Version label of the flow version the run was pinned to"),

@@ -11,7 +11,7 @@ from storage.queries import VersionRow
 HASH_LENGTH = 12
 
 RUN_COLUMNS: tuple[str, ...] = (
-    "participant",
+    "pseudonym",
     "run_id",
     "flow_id",
     "flow_version",

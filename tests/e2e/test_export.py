@@ -74,7 +74,7 @@ def test_export_matches_what_people_answered(bot, fake_api, bot_env, tmp_path):
     assert de["talked_to_counsellor"] == "yes"
     assert en["grade"] == "10" and en["strengths"] == "" and en["finished_at"]
     for row in rows:
-        assert row["participant"].startswith("P-")
+        assert row["pseudonym"].startswith("P-")
         assert row["flow_id"] == "school-survey"
         assert ISO_UTC.match(row["started_at"]) and ISO_UTC.match(row["finished_at"])
     codebook = read_csv(tmp_path / "survey.codebook.csv")

@@ -332,7 +332,7 @@ WIDE_STEP_COLUMNS = [
     "picture",
 ]
 RUN_COLUMNS = [
-    "participant",
+    "pseudonym",
     "run_id",
     "flow_id",
     "flow_version",
@@ -363,7 +363,7 @@ def _run_part(s: Seeded, key: str) -> dict[str, Any]:
         "C": ("p1", "2026-2", "de", "incomplete", iso(0, 0, 11), iso(20, 0, 11)),
     }[key]
     return {
-        "participant": s.pseudonyms[who],
+        "pseudonym": s.pseudonyms[who],
         "run_id": s.run_ids[key],
         "flow_id": FLOW_ID,
         "flow_version": version,

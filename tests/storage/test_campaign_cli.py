@@ -614,7 +614,7 @@ async def test_export_campaign_keeps_only_that_campaigns_runs(
     campaign, rows = export("--campaign", str(ids[0]))
     assert campaign == ids[0]
     assert sorted(r["run_id"] for r in rows) == sorted([runs["admin"], runs["a"]])
-    assert {r["participant"] for r in rows} == {seeded.p["admin"], seeded.p["a"]}
+    assert {r["pseudonym"] for r in rows} == {seeded.p["admin"], seeded.p["a"]}
     campaign, rows = export("--campaign", str(ids[1]))
     assert [r["run_id"] for r in rows] == [runs["both"]]
     campaign, rows = export()

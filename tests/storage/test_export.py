@@ -286,7 +286,7 @@ def check_codebook(fmt: str, layout: str, codebook: list[dict[str, Any]]) -> Non
             assert got["text_en"] == en
             assert got["versions"] == as_cell(fmt, versions, codebook=True)
             assert got["min"] == as_cell(fmt, 0) and got["max"] == as_cell(fmt, 1)
-    assert by_var["participant"]["type"] == "string"
+    assert by_var["pseudonym"]["type"] == "string"
     assert by_var["status"]["options"] == as_cell(
         fmt, {"complete": "complete", "incomplete": "incomplete"}, codebook=True
     )

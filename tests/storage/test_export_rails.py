@@ -160,7 +160,7 @@ async def test_csv_for_german_excel(db: Database, migrated_url: str, tmp_path: P
     raw = (tmp_path / "de.csv").read_bytes()
     assert raw.startswith(BOM)
     header = raw[3:].split(b"\r\n", 1)[0].decode()
-    assert header.startswith("participant;run_id;flow_id;") and "," not in header
+    assert header.startswith("pseudonym;run_id;flow_id;") and "," not in header
     got = rows(tmp_path / "de.csv", ";")
     assert {r[got[0].index("value")] for r in got[1:]} >= {"Übergang; mit Semikolon", "ä,ö"}
     assert rows(tmp_path / "de.codebook.csv", ";")[0][:3] == ["variable", "step", "type"]
@@ -168,7 +168,7 @@ async def test_csv_for_german_excel(db: Database, migrated_url: str, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert rows(tmp_path / "p.summary.csv", ";")[0][:2] == ["poll_id", "question"]
     done = flow_export(migrated_url, tmp_path, "-o", "t.csv", "--delimiter", "tab")
-    assert done.returncode == 0 and rows(tmp_path / "t.csv", "\t")[0][0] == "participant"
+    assert done.returncode == 0 and rows(tmp_path / "t.csv", "\t")[0][0] == "pseudonym"
 
 
 async def test_wrong_delimiter_options_are_refused(
@@ -216,7 +216,7 @@ async def test_nothing_to_export_is_one_line_unless_empty_ok(
     done = backbone(migrated_url, tmp_path, *args, "e.csv", "--empty-ok", "--excel")
     assert done.returncode == 0, done.stderr
     assert rows(tmp_path / "e.csv", ";") == [
-        ["participant", "run_id", "flow_id", "flow_version", "version_hash", "language"]
+        ["pseudonym", "run_id", "flow_id", "flow_version", "version_hash", "language"]
         + ["status", "started_at", "finished_at", "q"]
     ]
     assert rows(tmp_path / "e.codebook.csv", ";")[-1][:2] == ["q", "q"]
