@@ -111,7 +111,8 @@ def unreachable(exc: BaseException, url: str) -> DatabaseProblem | None:
         if reason:
             return DatabaseProblem(f"cannot reach the database at {shown(url)}: {reason}")
         orig = getattr(current, "orig", None) if isinstance(current, sa_exc.DBAPIError) else None
-        current = orig or current.__cause__ or current.__context__
+        context = None if current.__suppress_context__ else current.__context__
+        current = orig or current.__cause__ or context
     return None
 
 

@@ -113,6 +113,23 @@ def test_an_unreachable_postgresql_is_one_line_and_exit_2(tmp_path: Path, args):
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+def test_an_unreachable_telegram_at_start_is_not_called_a_database_problem(tmp_path: Path):
+    # The database is fine (created and migrated on start); the Bot API is not there. Seen
+    # pasting the README's first command on a machine without internet.
+    env = {
+        "BACKBONE_DATA_DIR": str(tmp_path / "data"),
+        "BACKBONE_TELEGRAM_TOKEN": "123456:replace-with-your-token-from-BotFather",
+        "BACKBONE_TELEGRAM_API_URL": "http://127.0.0.1:1",
+        "BACKBONE_WEB_PORT": "0",
+    }
+    result = backbone("run", env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("backbone: cannot reach the Bot API at http://127.0.0.1:1"), last
+    assert "database" not in last and "Traceback" not in result.stderr
+    assert "replace-with-your-token" not in result.stderr
+
+
 def test_db_upgrade_and_run_may_create_the_database(tmp_path: Path):
     data = tmp_path / "fresh"
     result = backbone("db", "upgrade", env={"BACKBONE_DATA_DIR": str(data)}, cwd=tmp_path)
