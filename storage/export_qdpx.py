@@ -48,7 +48,6 @@ from storage.export_rows import _decoded, typed_value
 from storage.export_stream import (
     LOCALE,
     PSEUDONYM,
-    READ_CHUNK,
     RUN_ID,
     RUN_LOCALE,
     SHOWN,
@@ -58,12 +57,10 @@ from storage.export_stream import (
     STEP_ID,
     VALUE,
     VERSION_ID,
-    _sqlite_chunks,
-    reading,
-    rows_statement,
+    stream_rows,
 )
 from storage.export_writers import NoData, writing
-from storage.models import Answer, Run, utcnow
+from storage.models import utcnow
 from storage.repo import Database
 
 __all__ = ["CLOSED", "Project", "export_qdpx", "person_rows"]
@@ -92,16 +89,8 @@ async def person_rows(
     db: Database, version_ids: Sequence[int], campaign_id: int | None = None
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
     """The rows of storage.export_stream's export query, one person's runs after the other."""
-    async with reading(db) as conn:
-        stmt = rows_statement(version_ids, campaign_id, conn.dialect.name)
-        stmt = stmt.order_by(None).order_by(Run.participant_id, Run.id, Answer.id)
-        if conn.dialect.name == "sqlite":
-            async for part in _sqlite_chunks(conn, stmt):
-                yield part
-            return
-        result = await conn.stream(stmt.execution_options(yield_per=READ_CHUNK))
-        async for part in result.partitions():
-            yield part
+    async for part in stream_rows(db, version_ids, campaign_id, by_person=True):
+        yield part
 
 
 class Project:

@@ -133,11 +133,17 @@ async def count_rows(
 
 
 async def stream_rows(
-    db: Database, version_ids: Sequence[int], campaign_id: int | None = None
+    db: Database,
+    version_ids: Sequence[int],
+    campaign_id: int | None = None,
+    by_person: bool = False,
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
-    """The rows of rows_statement in chunks of up to READ_CHUNK."""
+    """The rows of rows_statement in chunks of up to READ_CHUNK; `by_person`: one person's
+    runs after the other (instead of run order)."""
     async with reading(db) as conn:
         stmt = rows_statement(version_ids, campaign_id, conn.dialect.name)
+        if by_person:
+            stmt = stmt.order_by(None).order_by(Run.participant_id, Run.id, Answer.id)
         if conn.dialect.name == "sqlite":
             async for part in _sqlite_chunks(conn, stmt):
                 yield part
