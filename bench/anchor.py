@@ -13,7 +13,13 @@ import argparse
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
 
 
 async def start(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,20 +33,26 @@ async def tap(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.callback_query.answer("✓")
 
 
-def main() -> None:
-    """Run until SIGTERM."""
-    ap = argparse.ArgumentParser(prog="python -m bench.anchor")
+def bare_app(prog: str) -> Application:
+    """A python-telegram-bot application with PTB's defaults, against the Bot API root and
+    token given on the command line (`--api URL --token TOKEN`)."""
+    ap = argparse.ArgumentParser(prog=prog)
     ap.add_argument("--api", required=True, help="Bot API root, e.g. http://127.0.0.1:8081")
     ap.add_argument("--token", required=True)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    app = (
+    return (
         ApplicationBuilder()
         .token(args.token)
         .base_url(f"{args.api}/bot")
         .base_file_url(f"{args.api}/file/bot")
         .build()
     )
+
+
+def main() -> None:
+    """Run until SIGTERM."""
+    app = bare_app("python -m bench.anchor")
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CallbackQueryHandler(tap))
     print("anchor is running", flush=True)

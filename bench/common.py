@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -42,3 +44,23 @@ def run_in_workdir(prefix: str, args: argparse.Namespace, bench: Callable[[Path]
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def anchor_process(module: str, api: str, token: str, log: Path) -> Iterator[subprocess.Popen]:
+    """`python -m <module> --api API --token TOKEN` (an anchor bot), its output in `log`;
+    stopped (SIGTERM, then SIGKILL after 15 s) on the way out."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, "--api", api, "--token", token],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -10,11 +10,10 @@ answer is measured against.
 
 from __future__ import annotations
 
-import argparse
-import logging
-
 from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import ContextTypes, MessageHandler, filters
+
+from bench.anchor import bare_app
 
 
 async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,18 +23,7 @@ async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> None:
     """Run until SIGTERM."""
-    ap = argparse.ArgumentParser(prog="python -m bench.echo")
-    ap.add_argument("--api", required=True, help="Bot API root, e.g. http://127.0.0.1:8081")
-    ap.add_argument("--token", required=True)
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    app = (
-        ApplicationBuilder()
-        .token(args.token)
-        .base_url(f"{args.api}/bot")
-        .base_file_url(f"{args.api}/file/bot")
-        .build()
-    )
+    app = bare_app("python -m bench.echo")
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
     print("echo is running", flush=True)
     app.run_polling(allowed_updates=["message"], poll_interval=0.0)

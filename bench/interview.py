@@ -21,7 +21,6 @@ import heapq
 import itertools
 import os
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -29,8 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import BenchError, run_in_workdir
-from bench.polls import DEFAULT_POSTGRES_URL, machine_ticks, percentile, process_cpu, running_bot
+from bench.common import BenchError, anchor_process, run_in_workdir
+from bench.polls import (
+    DEFAULT_POSTGRES_URL,
+    machine_ticks,
+    ms_summary,
+    process_cpu,
+    running_bot,
+)
 from bench.profile import Sampler, summary
 from tests.e2e.conftest import TOKEN
 from tests.e2e.helpers import answers, onboard
@@ -316,13 +321,10 @@ def bot_run(args: argparse.Namespace, workdir: Path) -> BotRun:
 def anchor_run(run: BotRun, questions: int, workdir: Path) -> tuple[Phase, list[float]]:
     """The bare PTB echo bot gets the bot run's messages at the same moments (offsets from the
     phase's start) from as many people: its phase and answer → echo latencies (ms)."""
-    with FakeBotAPI(token=TOKEN) as server:
-        log = (workdir / "echo.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.echo", "--api", server.url, "--token", TOKEN],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with (
+        FakeBotAPI(token=TOKEN) as server,
+        anchor_process("bench.echo", server.url, TOKEN, workdir / "echo.log") as proc,
+    ):
         try:
             server.wait_polling(60)
             users = [server.user(FIRST_PERSON + p.index, f"P{p.index}", "en") for p in run.people]
@@ -340,21 +342,9 @@ def anchor_run(run: BotRun, questions: int, workdir: Path) -> tuple[Phase, list[
             return phase, reply_latencies(server, people)
         except AssertionError as exc:
             raise BenchError(str(exc)) from None
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 # --- report ------------------------------------------------------------------------------
-def _ms(values: list[float]) -> str:
-    if not values:
-        return "none"
-    return f"p50 {percentile(values, 0.5):.0f} · p95 {percentile(values, 0.95):.0f} · max " + (
-        f"{max(values):.0f} ms"
-    )
 
 
 def _per_answer(calls: Counter, n: int) -> str:
@@ -384,7 +374,7 @@ def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[f
         f"answers {n_answers} · stored {run.stored}",
         f"answers/s {n_answers / phase.seconds:.1f} over {phase.seconds:.1f} s · bot sends "
         f"{sends / phase.seconds:.1f}/s, most in any 1 s {most} (Telegram's ceiling 30/s)",
-        f"answer → next question: {_ms(run.latencies)} (includes the {window:g} s window)",
+        f"answer → next question: {ms_summary(run.latencies)} (includes the {window:g} s window)",
         f"bot CPU per answer: {per_answer:.2f} ms (event loop thread "
         f"{phase.main_cpu / n_answers * 1000:.2f} ms, other threads "
         f"{(phase.cpu - phase.main_cpu) / n_answers * 1000:.2f} ms) · {phase.cpu:.2f} s CPU, "
@@ -392,7 +382,7 @@ def report(args: argparse.Namespace, run: BotRun, anchor: Phase, echo_ms: list[f
         f"anchor, bare python-telegram-bot echo, the same {n_answers} messages at the same "
         f"moments: CPU per echo {per_echo:.2f} ms (event loop thread "
         f"{anchor.main_cpu / n_answers * 1000:.2f} ms) · answer → echo "
-        f"{_ms(echo_ms)}",
+        f"{ms_summary(echo_ms)}",
         f"Bot API calls per answer: bot {_per_answer(phase.calls, n_answers)} · echo "
         f"{_per_answer(anchor.calls, n_answers)}",
         f"ratio bot ÷ echo: {ratio:.2f}× (target ≤ 3×)",

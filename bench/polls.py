@@ -281,6 +281,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def ms_summary(values: list[float]) -> str:
+    """Latencies in ms as `p50 … · p95 … · max … ms` ("none" for none)."""
+    if not values:
+        return "none"
+    p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+    return f"p50 {p50:.0f} · p95 {p95:.0f} · max {max(values):.0f} ms"
+
+
 async def _stored(url: str, person_ids: list[int]):
     db = Database(url)
     try:

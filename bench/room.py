@@ -20,15 +20,14 @@ import heapq
 import itertools
 import random
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.common import BenchError, run_in_workdir
-from bench.polls import DEFAULT_POSTGRES_URL, FACILITATOR, check_votes, running_bot
+from bench.common import BenchError, anchor_process, run_in_workdir
+from bench.polls import DEFAULT_POSTGRES_URL, FACILITATOR, check_votes, ms_summary, running_bot
 from bench.polls import percentile as pct
 from tests.e2e.conftest import TOKEN
 from tests.e2e.helpers import act, onboard
@@ -184,37 +183,23 @@ def room(args: argparse.Namespace, workdir: Path) -> tuple[Scene, list[float], s
 # --- the anchor --------------------------------------------------------------------------
 def anchor(n: int, workdir: Path) -> list[float]:
     """A bare PTB bot answering n simultaneous taps: tap → ack latencies (ms)."""
-    with FakeBotAPI(token=TOKEN) as server:
-        log = (workdir / "anchor.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.anchor", "--api", server.url, "--token", TOKEN],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            server.wait_polling(60)
-            users = [server.user(FIRST_PERSON + i, f"P{i}", "en") for i in range(n)]
-            for user in users:
-                user.send("/start")
-            for user in users:
-                user.wait_for("Tap", timeout=TIMEOUT)
-            server.wait_idle(timeout=60, quiet=1.0)
-            query_ids = [user.press("A") for user in users]  # all at once
-            wait_acked(server, query_ids, TIMEOUT)
-            return ack_latencies(server, query_ids)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with (
+        FakeBotAPI(token=TOKEN) as server,
+        anchor_process("bench.anchor", server.url, TOKEN, workdir / "anchor.log"),
+    ):
+        server.wait_polling(60)
+        users = [server.user(FIRST_PERSON + i, f"P{i}", "en") for i in range(n)]
+        for user in users:
+            user.send("/start")
+        for user in users:
+            user.wait_for("Tap", timeout=TIMEOUT)
+        server.wait_idle(timeout=60, quiet=1.0)
+        query_ids = [user.press("A") for user in users]  # all at once
+        wait_acked(server, query_ids, TIMEOUT)
+        return ack_latencies(server, query_ids)
 
 
 # --- figures -----------------------------------------------------------------------------
-def _ms(values: list[float]) -> str:
-    if not values:
-        return "none"
-    return f"p50 {pct(values, 0.5):.0f} · p95 {pct(values, 0.95):.0f} · max {max(values):.0f} ms"
 
 
 def report(args, scene: Scene, latencies: list[float], votes: str, anchor_ms: list[float]) -> str:
@@ -230,14 +215,14 @@ def report(args, scene: Scene, latencies: list[float], votes: str, anchor_ms: li
             f"room: {args.participants} people join over {args.join_seconds:g} s, the poll "
             f"opens at {args.join_seconds / 2:g} s, each taps 1–3 s after the ballot · "
             f"database {args.database}",
-            f"join → privacy notice: {_ms(notice)}",
+            f"join → privacy notice: {ms_summary(notice)}",
             f"messages per joiner up to the ballot: mean {statistics.mean(per_joiner):.1f} · "
             f"max {max(per_joiner)}",
             f"/poll → ballot: median {statistics.median(ballots):.1f} s · last "
             f"{last_ballot:.1f} s (target ≤ {target:.0f} s)",
-            f"tap → acknowledgement: {_ms(latencies)}",
+            f"tap → acknowledgement: {ms_summary(latencies)}",
             f"anchor, bare python-telegram-bot, {args.participants} taps at once: "
-            f"{_ms(anchor_ms)} · p95 ratio {ratio:.2f}×",
+            f"{ms_summary(anchor_ms)} · p95 ratio {ratio:.2f}×",
             f"votes cast {len(people)} · stored {votes}",
         ]
     )
