@@ -99,6 +99,8 @@ class RunState:
 
     def known(self) -> dict[str, Any]:
         """What conditions can test: this run's answers and `previous.<id>` ones."""
+        if not self.previous:  # a first wave (the usual case): nothing to merge
+            return self.answers
         known = dict(self.answers)
         known.update({f"previous.{k}": v for k, v in self.previous.items()})
         return known

@@ -305,10 +305,6 @@ class Dispatcher:
             ]
         return runs, polls
 
-    async def remember_prompt(self, run_id: int, message_id: int) -> None:
-        """Store the id of the message that shows a run's current question."""
-        await self.remember_messages([(run_id, message_id)])
-
     # --- context ---------------------------------------------------------------------
     @property
     def _tz(self) -> str:

@@ -85,7 +85,8 @@ class Harness:
             if isinstance(reply, SendText):
                 self.sent.append(reply)
                 if reply.prompt_run_id:
-                    await self.conv.remember_prompt(reply.prompt_run_id, next(self.prompt_id))
+                    prompt = (reply.prompt_run_id, next(self.prompt_id))
+                    await self.conv.remember_messages([prompt])
 
     async def settle(self) -> None:
         self.clock.now += timedelta(seconds=5)

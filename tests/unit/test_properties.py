@@ -780,7 +780,7 @@ class Sim:
                     if reply.prompt_run_id is not None:
                         assert reply.buttons, "a remembered prompt without buttons"
                         assert await self.run_chat(reply.prompt_run_id) == reply.chat_id
-                        await self.conv.remember_prompt(reply.prompt_run_id, mid)
+                        await self.conv.remember_messages([(reply.prompt_run_id, mid)])
                     if reply.results_poll_id is not None:
                         self.results_chats.add(reply.chat_id)
                         await self.conv.remember_messages([], [(reply.results_poll_id, mid)])
