@@ -67,9 +67,7 @@ def run() -> None:
 
     setup_logging(settings.log_level, settings.log_format)
     try:
-        # The bot's own start-up refusals (Telegram unreachable, a port in use) are not
-        # database problems, whatever network error lies behind them.
-        with _database_errors(settings.database_url, passed=(StartupError, SettingsError)):
+        with _database_errors(settings.database_url):
             run_bot(settings)
     except SettingsError as exc:
         _fail(f"configuration error: {exc}")

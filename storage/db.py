@@ -111,6 +111,8 @@ def unreachable(exc: BaseException, url: str) -> DatabaseProblem | None:
         if reason:
             return DatabaseProblem(f"cannot reach the database at {shown(url)}: {reason}")
         orig = getattr(current, "orig", None) if isinstance(current, sa_exc.DBAPIError) else None
+        # `raise X from None` (e.g. the bot's own "cannot reach the Bot API") hides what it
+        # replaced: a network error behind it says nothing about the database.
         context = None if current.__suppress_context__ else current.__context__
         current = orig or current.__cause__ or context
     return None
