@@ -25,6 +25,8 @@ class ExportFormat(StrEnum):
     xlsx = "xlsx"
     json = "json"
     qdpx = "qdpx"
+    sav = "sav"
+    dta = "dta"
 
 
 class Layout(StrEnum):
@@ -35,6 +37,19 @@ class Layout(StrEnum):
 class PollExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
+    sav = "sav"
+    dta = "dta"
+
+
+class PanelFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+    sav = "sav"
+    dta = "dta"
+
+
+STATS = ("sav", "dta")
 
 
 RAW_CSV_HELP = (
@@ -65,9 +80,12 @@ export_app = typer.Typer(
     help="Export data for analysis (pseudonyms only, never Telegram ids or names).\n\n"
     "A flow's answers with a codebook (--layout wide|long; the format follows the file "
     "name: .csv, .xlsx or .json; .qdpx: a REFI-QDA project for MAXQDA, ATLAS.ti, NVivo or "
-    "QualCoder with the voice notes and photos):\n\n"
+    "QualCoder with the voice notes and photos; .sav / .dta: SPSS / Stata with labels):\n\n"
     "  backbone export --flow ID --output FILE\n\n"
-    "A live-poll session's votes with a summary per option (.csv or .xlsx):\n\n"
+    "A flow's runs linked across waves (campaigns, or half-years outside campaigns) by "
+    "pseudonym, one row per person (wide) or per person and wave (long):\n\n"
+    "  backbone export panel --flow ID --output FILE [--layout wide|long]\n\n"
+    "A live-poll session's votes with a summary per option (.csv, .xlsx, .sav or .dta):\n\n"
     "  backbone export polls --session CODE --output FILE\n\n"
     "Existing files are kept unless --force; --excel writes CSV for German Excel. "
     "A progress bar shows on a terminal (stderr). " + EXIT_HELP,
@@ -167,6 +185,25 @@ def _flow_only(ctx: typer.Context, values: dict[str, Any]) -> None:
         )
 
 
+def _need_stats(fmt: str) -> None:
+    """SPSS/Stata files without the optional extra: one line, exit status 2."""
+    from storage.export_stats import STATS_EXTRA, stats_available
+
+    if fmt in STATS and not stats_available():
+        _fail(STATS_EXTRA, code=2)
+
+
+def _export_stats(flow: str, output: Path, fmt: str, layout: Layout | None, options: dict) -> None:
+    """A flow's runs as an SPSS or Stata file (one row per run)."""
+    from storage.export_flow_stats import export_flow_stats
+
+    if layout is Layout.long:
+        _fail(f"--layout long: not for .{fmt} files (one row per run; see `export panel`)")
+    _need_stats(fmt)
+    with progress_bar("exporting") as tick:
+        _run_export(lambda db: export_flow_stats(db, flow, fmt, output, **options, progress=tick))
+
+
 def _warn(text: str) -> None:
     typer.echo(f"warning: {text}", err=True)
 
@@ -229,10 +266,14 @@ def export(
         _fail("a flow export needs --flow ID and --output FILE (see `backbone export --help`)")
     from storage.export import FORMATS, export_flow
 
-    fmt = chosen_format(output, format.value if format else None, (*FORMATS, "qdpx"))
+    fmt = chosen_format(output, format.value if format else None, (*FORMATS, "qdpx", *STATS))
     sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
     if fmt == "qdpx":
         _export_qdpx(flow, output, layout, {"campaign_id": campaign, "force": force}, empty_ok)
+        return
+    if fmt in STATS:
+        stats = {"campaign_id": campaign, "force": force, "empty_ok": empty_ok}
+        _export_stats(flow, output, fmt, layout, stats)
         return
     lay = (layout or Layout.wide).value
     options = {"campaign_id": campaign, "raw_csv": raw_csv, "delimiter": sep, "force": force}
@@ -269,7 +310,59 @@ def export_polls(
     from storage.export_polls import POLL_FORMATS
     from storage.export_polls import export_polls as write_polls
 
-    fmt = chosen_format(output, format.value if format else None, POLL_FORMATS)
+    fmt = chosen_format(output, format.value if format else None, (*POLL_FORMATS, *STATS))
     sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
+    if fmt in STATS:
+        from storage.export_flow_stats import export_polls_stats
+
+        _need_stats(fmt)
+        stats = {"force": force, "empty_ok": empty_ok}
+        _run_export(lambda db: export_polls_stats(db, session, fmt, output, **stats))
+        return
     options = {"raw_csv": raw_csv, "delimiter": sep, "force": force, "empty_ok": empty_ok}
     _run_export(lambda db: write_polls(db, session, fmt, output, **options))
+
+
+PANEL_HELP = (
+    "File to write (.csv, .xlsx, .json, .sav or .dta); CSV, .sav and .dta put the codebook "
+    "beside it as <name>.codebook.csv."
+)
+
+
+@export_app.command("panel")
+def export_panel(
+    flow: Annotated[str, typer.Option("--flow", help="Flow id: export this flow's panel.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=PANEL_HELP)],
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="wide: one row per person, columns <variable>__w1, __w2, ... (default); "
+            "long: one row per person and wave, with a `wave` column.",
+        ),
+    ] = Layout.wide,
+    format: Annotated[
+        PanelFormat | None,
+        typer.Option("--format", help=FORMAT_HELP.format(names=".csv, .xlsx, .json, .sav or .dta")),
+    ] = None,
+    raw_csv: RawCsvOption = False,
+    excel: ExcelOption = False,
+    delimiter: DelimiterOption = None,
+    force: ForceOption = False,
+    empty_ok: EmptyOkOption = False,
+) -> None:
+    """Export a flow's runs linked across waves by pseudonym (a wave: a campaign, or the
+    half-year, e.g. 2026-H2, of a run outside campaigns), with a codebook showing where the
+    wording changed between versions."""
+    from storage.export_panel import PANEL_FORMATS
+    from storage.export_panel import export_panel as write_panel
+
+    fmt = chosen_format(output, format.value if format else None, PANEL_FORMATS)
+    sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
+    _need_stats(fmt)
+    options = {"raw_csv": raw_csv, "delimiter": sep, "force": force, "empty_ok": empty_ok}
+    with progress_bar("exporting") as tick:
+        _run_export(
+            lambda db: write_panel(db, flow, fmt, layout.value, output, **options, progress=tick)
+        )
+import bot.cli_export_person  # noqa: E402, F401 (registers `backbone export person-level`)
