@@ -138,6 +138,9 @@ class Campaign(Base):
     # Recurring campaigns: the next wave starts this many months after this one.
     every_months: Mapped[int | None] = mapped_column(Integer)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    # Months after a run of this campaign finished until the identity link and media go
+    # (storage.retention); overrides the flow's retain_identity_months. None: the flow's.
+    retain_identity_months: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Where the progress message lives (the admin who started it).

@@ -1,0 +1,221 @@
+"""The person-level export: one workbook joining every instrument per pseudonym.
+
+Sheets, in this order:
+
+* `joined`: one row per pseudonym; per flow `<flow id>.runs` (how many runs the person
+  has) and the columns of their latest run (highest run id: run_id, flow_version, ...,
+  then one column per question, multiple choice also as 0/1 columns), per named poll
+  `polls.<session code>.<poll id>` (the vote); blank where the person has nothing.
+* one sheet per flow (its wide export: one row per run) and `polls` (one row per named
+  vote). Anonymous polls are left out: nothing links their votes to anyone.
+* `codebook`: every column of the joined sheet and of the instrument sheets.
+
+Streamed: every instrument is read one person after the other in pseudonym order
+(storage.export_person_sources), first sheet by sheet, then all at once merged by pseudonym
+for the joined sheet, and each row goes into the zip as it is made, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from storage.export_person_sources import Instrument, flow_instruments, poll_instrument
+from storage.export_writers import (
+    XLSX_MAX_ROWS,
+    ExportRefused,
+    NoData,
+    _part,
+    codebook_cell,
+    refuse_existing,
+    writing,
+)
+from storage.export_xlsx import Sheet, finish_book, open_book, text_cell, widths
+from storage.repo import Database
+
+JOINED, CODEBOOK = "joined", "codebook"
+CODEBOOK_COLUMNS = (
+    "column",
+    "sheet",
+    "variable",
+    "type",
+    "text",
+    "options",
+    "min",
+    "max",
+    "optional",
+    "condition",
+    "versions",
+    "description",
+)
+_SHEET_NAME_MAX = 31  # Excel's limit
+_NOT_IN_NAMES = re.compile(r"[\[\]:*?/\\']")
+_BLANK = "<c/>"
+
+
+def sheet_names(names: Sequence[str]) -> list[str]:
+    """A valid, unique sheet name per instrument (at most 31 characters, none of []:*?/\\',
+    never `joined` or `codebook`; case does not tell sheets apart)."""
+    taken = {JOINED, CODEBOOK}
+    out = []
+    for name in names:
+        base = _NOT_IN_NAMES.sub("_", name)[:_SHEET_NAME_MAX] or "sheet"
+        candidate, n = base, 2
+        while candidate.lower() in taken:
+            suffix = f"~{n}"
+            candidate, n = base[: _SHEET_NAME_MAX - len(suffix)] + suffix, n + 1
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def joined_columns(instruments: Sequence[Instrument]) -> list[str]:
+    """The joined sheet's header: the pseudonym, then every instrument's columns, prefixed."""
+    return ["pseudonym", *(f"{i.name}.{c}" for i in instruments for c in i.joined)]
+
+
+def codebook_rows(instruments: Sequence[Instrument], sheets: Sequence[str]) -> list[list[str]]:
+    """The codebook sheet's rows (finished cells)."""
+    entries: list[dict[str, Any]] = [
+        {
+            "column": "pseudonym",
+            "sheet": JOINED,
+            "variable": "pseudonym",
+            "type": "string",
+            "description": "Pseudonym of the person (never a Telegram id, name or username); "
+            "one row per person",
+        }
+    ]
+    for instrument, sheet in zip(instruments, sheets, strict=True):
+        joined = set(instrument.joined)
+        for entry in instrument.codebook:
+            var = entry["variable"]
+            column = f"{instrument.name}.{var}" if var in joined else None
+            entries.append({**entry, "column": column, "sheet": sheet})
+    return [[_cell(entry.get(c)) for c in CODEBOOK_COLUMNS] for entry in entries]
+
+
+def _cell(value: Any) -> str:
+    from storage.export_xlsx import cell
+
+    return cell(codebook_cell(value))
+
+
+def _check_rows(sheet: Sheet, more: int) -> None:
+    if sheet.rows + more > XLSX_MAX_ROWS:
+        raise ExportRefused(
+            f"more than {XLSX_MAX_ROWS:,} rows do not fit in one XLSX sheet ({sheet.columns[0]})"
+        )
+
+
+async def _write_instrument(db: Database, sheet: Sheet, instrument: Instrument) -> set[str]:
+    """The instrument's own sheet; returns the pseudonyms in it."""
+    sheet.start(widths(sheet.columns, []))
+    people: set[str] = set()
+    async for pseudonym, rows, _ in instrument.people(db):
+        _check_rows(sheet, len(rows))
+        sheet.write(rows)
+        people.add(pseudonym)
+    sheet.close()
+    return people
+
+
+async def merged(db: Database, instruments: Sequence[Instrument]) -> AsyncIterator[list[str]]:
+    """The joined sheet's rows: the instruments' people merged by pseudonym."""
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [
+            await stack.enter_async_context(contextlib.aclosing(i.people(db))) for i in instruments
+        ]
+        heads = [await anext(s, None) for s in streams]
+        while any(h is not None for h in heads):
+            pseudonym = min(h[0] for h in heads if h is not None)
+            row = [text_cell(pseudonym)]
+            for n, instrument in enumerate(instruments):
+                head = heads[n]
+                if head is not None and head[0] == pseudonym:
+                    row.extend(head[2])
+                    heads[n] = await anext(streams[n], None)
+                else:
+                    row.extend([_BLANK] * len(instrument.joined))
+            yield row
+
+
+async def _write_book(
+    db: Database, book: Any, instruments: list[Instrument], names: list[str]
+) -> tuple[list[tuple[str, Sheet]], int]:
+    """Every sheet; returns them in workbook order and how many people were exported."""
+    sheets: list[tuple[str, Sheet]] = []
+    people: set[str] = set()
+    # A zip takes one open entry at a time: the joined sheet (number 1, first in the
+    # workbook) is written after the instruments' sheets.
+    for n, (instrument, name) in enumerate(zip(instruments, names, strict=True), start=2):
+        sheet = Sheet(book, n, instrument.columns)
+        people |= await _write_instrument(db, sheet, instrument)
+        sheets.append((name, sheet))
+    joined = Sheet(book, 1, joined_columns(instruments))
+    sheets.insert(0, (JOINED, joined))
+    joined.start(widths(joined.columns, []))
+    async for row in merged(db, instruments):
+        _check_rows(joined, 1)
+        joined.write(["".join(row)])
+    joined.close()
+    book_rows = codebook_rows(instruments, names)
+    codebook = Sheet(book, len(sheets) + 1, CODEBOOK_COLUMNS)
+    codebook.start(widths(CODEBOOK_COLUMNS, book_rows))
+    codebook.write(["".join(row) for row in book_rows])
+    codebook.close()
+    sheets.append((CODEBOOK, codebook))
+    finish_book(book, sheets)
+    return sheets, len(people)
+
+
+async def export_person_level(
+    db: Database,
+    output: Path,
+    *,
+    actor: str = "cli",
+    force: bool = False,
+    empty_ok: bool = False,
+) -> list[Path]:
+    """Write the person-level workbook (.xlsx); returns the file written.
+
+    FilesExist unless `force`; NoData (nothing written) when nobody has a run or a named
+    vote, unless `empty_ok` (then the sheets with their headers and the codebook).
+    """
+    output = Path(output)
+    if output.suffix.lower() != ".xlsx":
+        raise ValueError("the person-level export writes .xlsx files")
+    refuse_existing([output], force)
+    instruments = [*await flow_instruments(db), await poll_instrument(db)]
+    names = sheet_names([i.name for i in instruments])
+    part = _part(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with writing(output):
+            book = open_book(part)
+            try:
+                sheets, people = await _write_book(db, book, instruments, names)
+            except BaseException:
+                # A sheet may still be open; the original error is the one to see.
+                with contextlib.suppress(Exception):
+                    book.close()
+                raise
+            book.close()
+            if people == 0 and not empty_ok:
+                raise NoData("nothing to export: nobody has answered a flow or a named poll yet")
+            part.replace(output)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    async with db.transaction() as repo:
+        details = {
+            "format": "xlsx",
+            "people": people,
+            "instruments": [i.name for i in instruments],
+            "rows": sum(s.rows for _, s in sheets[1:-1]),
+        }
+        await repo.audit(actor, "export_person_level", details)
+    return [output]
