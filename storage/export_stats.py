@@ -176,6 +176,9 @@ def _frame(columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str) -
         elif column.kind in NUMERIC and all(not isinstance(c, str) for c in cells):
             # Stata: a column without extended missing values stays a plain number.
             data[column.name] = pd.Series(cells, dtype="float64")
+        elif column.kind == "date" and all(c is None for c in cells):
+            # No date at all: an empty number column, shown as a date (write_stats' formats).
+            data[column.name] = pd.Series(cells, dtype="float64")
         elif column.kind == "stamp":
             data[column.name] = pd.Series(pd.to_datetime(cells), dtype="datetime64[ns]")
         else:
@@ -196,8 +199,10 @@ def write_stats(
     values = {c.name: safe_text(_value_labels(c, fmt)) for c in columns if c.kind in NUMERIC}
     values = {name: found for name, found in values.items() if found}
     answers = [c.name for c in columns if c.kind in NUMERIC and c.answers]
+    dates = [c.name for c in columns if c.kind == "date" and frame[c.name].dtype == "float64"]
     if fmt == "sav":
         formats = {c.name: "F8.0" for c in columns if c.kind in NUMERIC - {"number"}}
+        formats |= dict.fromkeys(dates, "DATE11")
         ranges = {name: [{"lo": NO_RUN.spss, "hi": SKIPPED.spss}] for name in answers}
         pyreadstat.write_sav(
             frame,
@@ -218,6 +223,7 @@ def write_stats(
         column_labels=labels,
         variable_value_labels=values,
         missing_user_values=missing,
+        variable_format=dict.fromkeys(dates, "%td"),
     )
 
 
