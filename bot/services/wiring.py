@@ -13,6 +13,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.polls import PollDesk
 from bot.services.routers.account import Account
 from bot.services.routers.campaigns import Campaigns
+from bot.services.routers.console import Console
 from bot.services.routers.interviews import Interviews, MediaStore
 from bot.services.routers.onboarding import Onboarding
 from bot.services.routers.polls import Polls
@@ -65,6 +66,7 @@ def register_routers(dispatcher: Dispatcher, catalog: FlowCatalog, media: MediaS
         Onboarding(dispatcher, interviews),
         Account(dispatcher, interviews),
         Staff(dispatcher),
+        Console(dispatcher),
         Polls(dispatcher, PollDesk(catalog.directory, config.clock)),
         Campaigns(dispatcher, CampaignChat(catalog, config.timezone, config.clock), interviews),
     )

@@ -134,7 +134,12 @@ class Pages:
             idle += self.poll_every
 
 
-def create_app(projector: Projector, database_url: str, poll_every: float = 0.5) -> Starlette:
+def create_app(
+    projector: Projector,
+    database_url: str,
+    poll_every: float = 0.5,
+    console: list | None = None,
+) -> Starlette:
     """The web application; `app.state.pages.stopping` ends the live streams."""
     pages = Pages(projector, database_url, poll_every)
     app = Starlette(
@@ -143,6 +148,7 @@ def create_app(projector: Projector, database_url: str, poll_every: float = 0.5)
             Route("/readyz", pages.readyz),
             Route("/p/{token}", pages.projector_page),
             Route("/p/{token}/events", pages.projector_events),
+            *(console or []),  # the staff console (bot/web/console_app.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={404: lambda request, exc: pages.not_found()},
