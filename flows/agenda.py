@@ -18,6 +18,7 @@ polls:
     anonymous: true               # default true: no link from a vote to a person is stored
     timer: 60                     # optional: closes by itself after 10 to 3600 seconds
     show_results: true            # default false: participants get the final result
+    hide_results: true            # default false: the projector shows no results until close
   - id: roles
     type: multiple_choice         # options as above; `max`: how many may be chosen (default all)
   - id: clarity
@@ -27,7 +28,8 @@ polls:
 ```
 
 Quick polls in the chat: `/poll [flags] Question? | Option A | Option B` (or one option per
-line), flags `--multi`, `--scale 1-5`, `--words`, `--named`, `--timer 60`, `--show-results`.
+line), flags `--multi`, `--scale 1-5`, `--words`, `--named`, `--timer 60`, `--show-results`,
+`--hide-results`.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class PollSpec(BaseModel):
     anonymous: bool = True
     timer: int | None = None  # seconds until the poll closes by itself
     show_results: bool = False
+    # The projector shows no counts while the poll is open (the room is not herded).
+    hide_results: bool = False
     min: int | None = None  # scale
     max: int | None = None  # scale; multiple choice: most selections
     min_label: str | None = None
@@ -187,7 +191,9 @@ def is_agenda_file(path: str | Path) -> bool:
 
 QUICK_POLL_ID = "poll"
 QUICK_USAGE = "usage: /poll Question? | Option A | Option B"
-KNOWN_FLAGS = "--multi, --scale 1-5, --words, --named, --timer 60, --show-results"
+KNOWN_FLAGS = (
+    "--multi, --scale 1-5, --words, --named, --timer 60, --show-results, --hide-results"
+)
 
 _COMMAND = re.compile(r"^/poll(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 # phones like to turn `--` into a dash: accept — and – as well
@@ -200,6 +206,8 @@ _SWITCHES = {
     "named": "named",
     "show-results": "show_results",
     "show_results": "show_results",
+    "hide-results": "hide_results",
+    "hide_results": "hide_results",
 }
 
 
@@ -314,7 +322,11 @@ def _quick_spec(
     poll_type: PollType, answers: list[str], flags: _QuickFlags, problems: list[str]
 ) -> dict:
     switches = flags.switches
-    spec: dict = {"anonymous": "named" not in switches, "show_results": "show_results" in switches}
+    spec: dict = {
+        "anonymous": "named" not in switches,
+        "show_results": "show_results" in switches,
+        "hide_results": "hide_results" in switches,
+    }
     if flags.timer is not None:
         spec["timer"] = flags.timer
     if poll_type in CHOICE_POLLS:

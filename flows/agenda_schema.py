@@ -43,14 +43,14 @@ DEFAULT_MAX_WORDS = 3
 TOP_FIELDS = ("agenda", "title", "language", "polls")
 TOP_REQUIRED = ("agenda", "title", "polls")
 
-COMMON_FIELDS = ("id", "type", "question", "anonymous", "timer", "show_results")
+COMMON_FIELDS = ("id", "type", "question", "anonymous", "timer", "show_results", "hide_results")
 FIELDS_BY_TYPE: dict[PollType, tuple[str, ...]] = {
     PollType.SINGLE_CHOICE: (*COMMON_FIELDS, "options"),
     PollType.MULTIPLE_CHOICE: (*COMMON_FIELDS, "options", "max"),
     PollType.SCALE: (*COMMON_FIELDS, "min", "max", "min_label", "max_label"),
     PollType.WORDS: (*COMMON_FIELDS, "max_words"),
 }
-BOOL_FIELDS = ("anonymous", "show_results")
+BOOL_FIELDS = ("anonymous", "show_results", "hide_results")
 INT_FIELDS = ("timer", "min", "max", "max_words")
 
 _TOP_KEY = re.compile(r"^agenda[ \t]*:", re.MULTILINE)

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.agenda import PollSpec
 from flows.agenda_schema import CHOICE_POLLS, PollType
+from storage import export_questions as room
 from storage.export import iso_utc
 from storage.export_writers import (
     NoData,
@@ -287,7 +288,7 @@ def output_paths(fmt: str, output: Path) -> list[Path]:
 def _write_csv(
     output: Path, tables: Sequence[_Table], raw: bool = False, delimiter: str = ","
 ) -> list[Path]:
-    files = _FileSet(output_paths("csv", output))
+    files = _FileSet(output_paths("csv", output) + room.questions_paths(output, len(tables)))
     try:
         for path, table in zip(files.paths, tables, strict=True):
             # UTF-8 with BOM, like the flow exports, so Excel reads umlauts and Cyrillic right.
@@ -370,15 +371,19 @@ async def export_polls(
     code = session_code.strip().upper()
     async with db.transaction() as repo:
         data = await _load(repo.session, code)
+        questions = await room.question_rows(repo.session, code)
     if data is None:
         raise LookupError(f"no session with code {session_code}")
     votes = _vote_rows(data)
-    if not votes and not empty_ok:
+    if not votes and not questions and not empty_ok:
         raise NoData(f"nothing to export: session {data.code} has no votes yet")
     tables = [
         _Table(VOTES_SHEET, VOTE_COLUMNS, votes),
         _Table(SUMMARY_SHEET, SUMMARY_COLUMNS, _summary_rows(data)),
     ]
+    if questions:  # the questions from the room: a sheet, or a CSV beside the votes
+        tables.append(_Table(room.QUESTIONS_SHEET, room.QUESTION_COLUMNS, questions))
+        refuse_existing([room.questions_path(output)] if fmt == "csv" else [], force)
     # File writes run in a thread so a bot sharing the loop stays live.
     with writing(output):
         if fmt == "csv":

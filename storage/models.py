@@ -31,6 +31,7 @@ from storage.models_live import (
     SessionMember,
     Vote,
 )
+from storage.models_questions import QuestionRoom, QuestionUpvote, RoomQuestion  # noqa: F401
 from storage.statuses import (
     RunStatus,
     Stage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import PollSession
+from storage.models import Poll, PollSession
 from storage.repo import Repo
 from storage.statuses import SessionStatus
 
@@ -26,3 +26,9 @@ async def facilitator_locale(repo: Repo, session: PollSession) -> str | None:
         return None
     person = await repo.participant(session.facilitator_id)
     return person.locale if person is not None else None
+
+
+async def latest_poll_of(repo: Repo, session_id: int) -> Poll | None:
+    """The session's newest poll (open or closed), if it had any."""
+    stmt = select(Poll).where(Poll.session_id == session_id).order_by(Poll.id.desc()).limit(1)
+    return (await repo.session.scalars(stmt)).one_or_none()

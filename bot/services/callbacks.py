@@ -19,8 +19,9 @@ from dataclasses import dataclass
 MAX_BYTES = 64
 MAX_ID = 999_999_999  # nine digits: below 2**31, PostgreSQL's INTEGER
 # l: language, c: consent, f: start flow, x: delete my data, v: vote, k: close poll,
-# n: next agenda poll, g: start a campaign's flow, w: campaign wizard step
-CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w")
+# n: next agenda poll, g: start a campaign's flow, w: campaign wizard step,
+# u: upvote a question from the room, m: the facilitator marks a question answered or hidden
+CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w", "u", "m")
 
 _ID = r"[1-9][0-9]{0,8}"
 _INDEX = r"0|[1-9][0-9]{0,3}"
@@ -42,6 +43,8 @@ _GRAMMAR = {
     "n": re.compile(_ID),
     "g": re.compile(_ID),
     "w": re.compile(_WIZARD),
+    "u": re.compile(_ID),
+    "m": re.compile(rf"{_ID}:[ah]"),
 }
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -72,9 +75,9 @@ class Choice:
         if self.kind == "c":
             version, _, band = self.value.rpartition(":")
             return (version, band)
-        if self.kind in ("k", "n", "g"):
+        if self.kind in ("k", "n", "g", "u"):
             return (int(self.value),)
-        if self.kind == "v":
+        if self.kind in ("v", "m"):
             poll_id, _, code = self.value.partition(":")
             return (int(poll_id), code)
         if self.kind == "w":
@@ -208,6 +211,21 @@ class WizardStep:
         return (self.campaign, self.step, *tail)
 
 
+@dataclass(frozen=True)
+class Upvote:
+    """u: upvote a question from the room (a second tap withdraws it)."""
+
+    question_id: int
+
+
+@dataclass(frozen=True)
+class ModerateQuestion:
+    """m: the facilitator marks a question answered ("a") or hides it ("h")."""
+
+    question_id: int
+    action: str
+
+
 Payload = (
     RunButton
     | Language
@@ -219,8 +237,10 @@ Payload = (
     | NextPoll
     | CampaignStart
     | WizardStep
+    | Upvote
+    | ModerateQuestion
 )
-_ONE_ID = {"k": ClosePoll, "n": NextPoll, "g": CampaignStart}
+_ONE_ID = {"k": ClosePoll, "n": NextPoll, "g": CampaignStart, "u": Upvote}
 
 
 def _typed(button: Choice) -> Payload:
@@ -235,6 +255,7 @@ def _typed(button: Choice) -> Payload:
         "x": lambda: Delete(button.value == "yes"),
         "v": lambda: Vote(*args),
         "w": lambda: WizardStep(*args),
+        "m": lambda: ModerateQuestion(*args),
     }[button.kind]()
 
 
@@ -252,6 +273,8 @@ def _untyped(payload: Payload) -> RunButton | Choice:
         NextPoll: lambda p: ("n", str(p.session_id)),
         CampaignStart: lambda p: ("g", str(p.campaign_id)),
         WizardStep: lambda p: ("w", ":".join(str(a) for a in p.args)),
+        Upvote: lambda p: ("u", str(p.question_id)),
+        ModerateQuestion: lambda p: ("m", f"{p.question_id}:{p.action}"),
     }[type(payload)](payload)
     return Choice(kind, value)
 

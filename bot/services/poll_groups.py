@@ -52,7 +52,14 @@ class GroupPolls:
         else:
             labels = list(spec.options.values())
         out.replies.append(
-            NativePoll(chat_id, poll.id, spec.question, labels, spec.type == "multiple_choice")
+            NativePoll(
+                chat_id,
+                poll.id,
+                spec.question,
+                labels,
+                spec.type == "multiple_choice",
+                hide_results=spec.hide_results,
+            )
         )
         return out
 

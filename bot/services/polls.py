@@ -48,6 +48,7 @@ from bot.services.replies import (
 )
 from flows.agenda import Agenda, AgendaError, PollSpec, load_agenda, parse_quick_poll
 from storage import polls as queries
+from storage import questions as question_queries
 from storage.models import Poll, PollSession
 from storage.repo import Repo
 from storage.statuses import PollStatus, SessionStatus
@@ -171,6 +172,7 @@ class PollDesk(GroupPolls, Voting):
         if poll is not None:
             await self.close(ctx.repo, poll, ctx.t, ctx.out)
         queries.close_session(session, self.clock())
+        await question_queries.erase_salt(ctx.repo, session.id)  # questions: unlinkable now
         joined = await queries.member_count(ctx.repo, session.id)
         polls = await queries.poll_count(ctx.repo, session.id)
         await ctx.repo.audit(ctx.participant.pseudonym, "session_closed", {"code": session.code})
@@ -343,6 +345,8 @@ class PollDesk(GroupPolls, Voting):
                 t.gettext("You joined “{title}”. The questions will appear here.").format(
                     title=session.title
                 )
+                + "\n"
+                + t.gettext("A question for the room? /ask <your question>; /questions lists them.")
             )
             return True
         in_run = await ctx.repo.open_run(ctx.participant.id) is not None

@@ -18,9 +18,12 @@ from bot.services import staff
 from bot.services.poll_views import SESSION_PREFIX, results, spec_of
 from storage import polls as queries
 from storage import projector as projector_queries
+from storage import questions as question_queries
 from storage.repo import Database, Repo
+from storage.statuses import PollStatus
 
 WORD_SIZES = 5  # the word cloud's steps of type size
+TOP_QUESTIONS = 6  # questions from the room on the screen
 
 
 def new_token() -> str:
@@ -59,6 +62,10 @@ class PollView:
     mean: float | None = None  # scale polls
     min_label: str | None = None
     max_label: str | None = None
+    # Hidden until close: no bars, counts or words, only the answers to choose from.
+    hidden: bool = False
+    choices: tuple[str, ...] = ()
+    final: bool = False  # the poll is closed: this is its result
 
     def word_size(self, bar: Bar) -> int:
         """1..WORD_SIZES: how large a word of the cloud is drawn."""
@@ -76,25 +83,49 @@ class ProjectorView:
     locale: str
     joined: int
     poll: PollView | None = None
+    questions: tuple[QuestionView, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question from the room on the projector, with its upvotes."""
+
+    text: str
+    upvotes: int
 
 
 async def poll_view(repo: Repo, session_id: int) -> PollView | None:
-    """The session's open poll with its current results, or None."""
-    poll = await queries.open_poll_of(repo, session_id)
+    """The session's open poll with its current results, else the final result of its last
+    poll; None before the first poll. A poll that hides its results shows none while open."""
+    poll = await projector_queries.latest_poll_of(repo, session_id)
     if poll is None:
         return None
     spec = spec_of(poll)
     res = await results(repo, poll)
+    kind = spec.type.value if spec.type.value in ("scale", "words") else "choice"
+    final = poll.status != PollStatus.OPEN
+    if spec.hide_results and not final:
+        choices = tuple(label for label, _ in res.rows) if kind != "words" else ()
+        return PollView(
+            poll.id, spec.question, kind, (), res.voters, None, spec.min_label, spec.max_label,
+            hidden=True, choices=choices,
+        )  # fmt: skip
     bars = tuple(
         Bar(label, count, count / res.voters if res.voters else 0.0) for label, count in res.rows
     )
-    kind = spec.type.value if spec.type.value in ("scale", "words") else "choice"
     mean = None
     if kind == "scale" and res.voters:
         mean = sum(int(label) * count for label, count in res.rows) / res.voters
     return PollView(
-        poll.id, spec.question, kind, bars, res.voters, mean, spec.min_label, spec.max_label
-    )
+        poll.id, spec.question, kind, bars, res.voters, mean, spec.min_label, spec.max_label,
+        final=final,
+    )  # fmt: skip
+
+
+async def questions_view(repo: Repo, session_id: int) -> tuple[QuestionView, ...]:
+    """The top open questions from the room: most upvoted first, then the oldest."""
+    listed = await question_queries.open_questions(repo, session_id, TOP_QUESTIONS)
+    return tuple(QuestionView(q.text, q.upvotes) for q in listed)
 
 
 @dataclass
@@ -122,7 +153,13 @@ class Projector:
             link = staff.deep_link(self.bot_username, SESSION_PREFIX + session.code)
             joined = await queries.member_count(repo, session.id)
             return ProjectorView(
-                session.title, session.code, link, locale, joined, await poll_view(repo, session.id)
+                session.title,
+                session.code,
+                link,
+                locale,
+                joined,
+                await poll_view(repo, session.id),
+                await questions_view(repo, session.id),
             )
 
     async def view(self, token: str) -> ProjectorView | None:

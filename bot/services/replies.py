@@ -107,6 +107,8 @@ class NativePoll:
     question: str
     options: list[str]
     multiple: bool
+    # Telegram's own hide_results_until_closes: nobody sees results before the poll stops.
+    hide_results: bool = False
 
 
 @dataclass(frozen=True)

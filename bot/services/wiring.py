@@ -17,6 +17,7 @@ from bot.services.routers.console import Console
 from bot.services.routers.interviews import Interviews, MediaStore
 from bot.services.routers.onboarding import Onboarding
 from bot.services.routers.polls import Polls
+from bot.services.routers.questions import Questions
 from bot.services.routers.staff import Staff
 from storage.models import utcnow
 from storage.repo import Database
@@ -68,6 +69,7 @@ def register_routers(dispatcher: Dispatcher, catalog: FlowCatalog, media: MediaS
         Staff(dispatcher),
         Console(dispatcher),
         Polls(dispatcher, PollDesk(catalog.directory, config.clock)),
+        Questions(dispatcher),
         Campaigns(dispatcher, CampaignChat(catalog, config.timezone, config.clock), interviews),
     )
     for router in routers:

@@ -155,6 +155,7 @@ class Carrier:
                 options=[o[:100] for o in reply.options],
                 is_anonymous=False,
                 allows_multiple_answers=reply.multiple,
+                hide_results_until_closes=True if reply.hide_results else None,
             )
             if message is not None and message.poll is not None:
                 await self.conversation.remember_native_poll(

@@ -80,7 +80,9 @@ class Pages:
             "lang": view.locale,
             "rtl": t.rtl,
             "text": texts.labels(t),
-            "live": texts.counts(t, view.joined, view.poll),
+            "live": texts.counts(
+                t, view.joined, view.poll, tuple(q.upvotes for q in view.questions)
+            ),
             "percent": t.percent,
         }
 

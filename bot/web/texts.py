@@ -17,13 +17,19 @@ def labels(t: Translator) -> dict[str, str]:
         "share": t.gettext("Share"),
         "no_words": t.gettext("No words yet."),
         "qr": t.gettext("QR code to join the session"),
+        "hidden": t.gettext("The results are shown when the poll closes."),
+        "final": t.gettext("Final result"),
+        "questions": t.gettext("Questions from the room"),
     }
 
 
-def counts(t: Translator, joined: int, poll: PollView | None) -> dict[str, str]:
-    """The live counters: people joined, voters and (scales) the mean."""
-    out = {
+def counts(
+    t: Translator, joined: int, poll: PollView | None, upvotes: tuple[int, ...] = ()
+) -> dict:
+    """The live counters: people joined, voters, (scales) the mean, each question's upvotes."""
+    out: dict = {
         "joined": t.ngettext("{n} person joined", "{n} people joined", joined).format(n=joined),
+        "upvotes": [t.ngettext("{n} upvote", "{n} upvotes", n).format(n=n) for n in upvotes],
     }
     if poll is not None:
         out["voters"] = t.ngettext("{n} vote", "{n} votes", poll.voters).format(n=poll.voters)
