@@ -21,6 +21,7 @@ from bot.telegram.polling import ChatLanes, poll
 from bot.telegram.ratelimit import SendPacer
 from bot.telegram.sender import OutboxSender
 from bot.telegram.timers import TimerSweep
+from bot.telegram.webhook import WebhookIntake, leave_webhook, webhook_intake
 from bot.web.server import WebServer, start_web
 from storage.migrate import upgrade
 from storage.models import utcnow
@@ -58,8 +59,6 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         media_dir=settings.media_dir,
         delete_mode=settings.delete_mode,
     )
-    # /console's login links point at the web server (none while it is off).
-    dispatcher.console.url = settings.web_url if settings.web_port else None
     flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
     adapter = TelegramAdapter(app, dispatcher, flood, SendPacer(settings.send_rate))
     adapter.campaigns = CampaignRunner(
@@ -97,22 +96,10 @@ async def serve(settings: Settings) -> None:
         await app.start()
         await adapter.publish_commands()
         await adapter.restore_timers()
-        problem = None
-        try:
-            web = await start_web(settings, db, app.bot.username)
-        except OSError as exc:
-            problem = f"the web server cannot listen on {settings.web_host}:{settings.web_port}"
-            problem += f": {exc.strerror or exc} (set BACKBONE_WEB_PORT; 0 turns it off)"
-        if problem:
-            # Raised outside the handler: a port in use must not read as a database problem.
-            raise StartupError(problem)
-        if web is not None:
-            # /session then gives the facilitator the projector link too.
-            adapter.conversation.polls.desk.projector_url = settings.web_url
+        hook = webhook_intake(settings, app, adapter) if settings.webhook_url else None
+        web = await _start_web(settings, db, app, adapter, hook)
+        polling = asyncio.create_task(await _intake(app, adapter, stop, hook))
         log.info("backbone-bot @%s is running", app.bot.username)
-        polling = asyncio.create_task(
-            poll(app, stop, adapter.on_update, adapter.timers.lanes, after=adapter.replies_sent)
-        )
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
         timers = asyncio.create_task(adapter.timers.run(stop))
         stopper = asyncio.create_task(stop.wait())
@@ -136,6 +123,32 @@ async def serve(settings: Settings) -> None:
             await app.stop()
         await app.shutdown()
         await db.dispose()
+
+
+async def _intake(app, adapter, stop: asyncio.Event, hook: WebhookIntake | None):
+    """The intake to run: the webhook (registered now), or long polling (any webhook an
+    earlier start set removed first: getUpdates fails while one is set)."""
+    if hook is not None:
+        await hook.register()
+        return hook.run(stop)
+    await leave_webhook(app.bot)
+    return poll(app, stop, adapter.on_update, adapter.timers.lanes, adapter.replies_sent)
+
+
+async def _start_web(settings, db, app, adapter, hook) -> WebServer | None:
+    problem = None
+    try:
+        web = await start_web(settings, db, app.bot.username, hook)
+    except OSError as exc:
+        problem = f"the web server cannot listen on {settings.web_host}:{settings.web_port}"
+        problem += f": {exc.strerror or exc} (set BACKBONE_WEB_PORT; 0 turns it off)"
+    if problem:
+        # Raised outside the handler: a port in use must not read as a database problem.
+        raise StartupError(problem)
+    if web is not None:
+        # /session then gives the facilitator the projector link too.
+        adapter.conversation.polls.desk.projector_url = settings.web_url
+    return web
 
 
 class RedactToken(logging.Filter):

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -65,6 +66,26 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=0, le=65535)
     # The address people open (links the bot sends); empty: http://<web_host>:<web_port>.
     public_url: str = ""
+    # Webhook mode: Telegram POSTs updates to this address (the web server's route of the
+    # same path); empty: long polling. The secret is checked on every request; when unset a
+    # new one is made at each start (and registered with the webhook then).
+    webhook_url: str = ""
+    webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    # How many update requests Telegram may have open at once (Telegram allows 1-100).
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_address(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the address Telegram posts updates to)")
+        path = urlsplit(value).path
+        if path in ("", "/"):
+            raise ValueError("needs a path, e.g. https://bot.example.org/telegram/<random>")
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -130,6 +151,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'backbone.db'}"
         if self.media_dir is None:
             self.media_dir = self.data_dir / "media"
+        if self.webhook_url and self.web_port == 0:
+            raise ValueError("BACKBONE_WEBHOOK_URL needs the web server (BACKBONE_WEB_PORT 0)")
         return self
 
     @field_validator("database_url")

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from bot.i18n import translator
 from bot.services.projector import Projector, ProjectorView, qr_svg
 from bot.web import texts
+from bot.web.webhook_route import Webhook, webhook_route
 from storage.db import DatabaseProblem
 from storage.migrate import check_ready
 
@@ -80,9 +81,7 @@ class Pages:
             "lang": view.locale,
             "rtl": t.rtl,
             "text": texts.labels(t),
-            "live": texts.counts(
-                t, view.joined, view.poll, tuple(q.upvotes for q in view.questions)
-            ),
+            "live": texts.counts(t, view.joined, view.poll),
             "percent": t.percent,
         }
 
@@ -140,17 +139,17 @@ def create_app(
     projector: Projector,
     database_url: str,
     poll_every: float = 0.5,
-    console: list | None = None,
+    webhook: Webhook | None = None,
 ) -> Starlette:
     """The web application; `app.state.pages.stopping` ends the live streams."""
     pages = Pages(projector, database_url, poll_every)
     app = Starlette(
         routes=[
+            *([webhook_route(webhook)] if webhook is not None else []),
             Route("/healthz", pages.healthz),
             Route("/readyz", pages.readyz),
             Route("/p/{token}", pages.projector_page),
             Route("/p/{token}/events", pages.projector_events),
-            *(console or []),  # the staff console (bot/web/console_app.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={404: lambda request, exc: pages.not_found()},

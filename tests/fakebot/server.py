@@ -26,6 +26,7 @@ from aiohttp import web
 
 from .spec import BotApiSpec, SpecError, Uploaded, load_spec
 from .textfmt import EntityParseError, parse_text, utf16_len
+from .webhook import GETUPDATES_CONFLICT, WebhookDelivery
 
 # --------------------------------------------------------------------------- limits
 MAX_TEXT = 4096
@@ -62,6 +63,7 @@ SETUP_METHODS = {
     "getMe",
     "deleteWebhook",
     "getWebhookInfo",
+    "setWebhook",
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
@@ -359,6 +361,7 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._updates_event: asyncio.Event | None = None
         self._stopping = False
+        self.webhook = WebhookDelivery(self)  # setWebhook and the deliveries (webhook.py)
 
     # ================================================================ lifecycle
     def start(self) -> FakeBotAPI:
@@ -412,6 +415,7 @@ class FakeBotAPI:
         async def shutdown() -> None:
             if self._updates_event is not None:
                 self._updates_event.set()
+            await self.webhook.close()
             if self._runner is not None:
                 await self._runner.cleanup()
 
@@ -1038,8 +1042,8 @@ class FakeBotAPI:
             if inspect.isawaitable(result):
                 result = await result
         except ApiError as exc:
-            if exc.code == 409:  # terminated long poll, see _m_getUpdates
-                return _error_response(exc)
+            if exc.code == 409 and exc.description != GETUPDATES_CONFLICT:
+                return _error_response(exc)  # terminated long poll, see _m_getUpdates
             return self._reject(method, raw, exc)
         except Exception as exc:  # a bug of the fake: make it loud
             import traceback
@@ -1391,22 +1395,20 @@ class FakeBotAPI:
         return True
 
     def _m_deleteWebhook(self, p: dict[str, Any]) -> bool:
-        if p.get("drop_pending_updates"):
-            with self._lock:
-                self._fetched.update(u["update_id"] for u in self._updates)
-                self._updates.clear()
-                self._cond.notify_all()
-        return True
+        return self.webhook.delete(bool(p.get("drop_pending_updates")))
+
+    def _m_setWebhook(self, p: dict[str, Any]) -> bool:
+        return self.webhook.set(p)
 
     def _m_getWebhookInfo(self, p: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            pending = len(self._updates)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        return self.webhook.info()
 
     async def _m_getUpdates(self, p: dict[str, Any], request: web.Request) -> list[dict]:
         offset = p.get("offset")
         limit = min(max(p.get("limit", 100), 1), 100)
         timeout = max(p.get("timeout", 0), 0)
+        if self.webhook.url:
+            raise ApiError(409, GETUPDATES_CONFLICT)  # recorded: the bot forgot deleteWebhook
         with self._lock:
             if "allowed_updates" in p:
                 self._allowed_updates = list(p["allowed_updates"])
