@@ -59,6 +59,8 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         media_dir=settings.media_dir,
         delete_mode=settings.delete_mode,
     )
+    # /console's login links point at the web server (none while it is off).
+    dispatcher.console.url = settings.web_url if settings.web_port else None
     flood = FloodGuard(settings.flood_limit, settings.flood_window, settings.flood_pause)
     adapter = TelegramAdapter(app, dispatcher, flood, SendPacer(settings.send_rate))
     adapter.campaigns = CampaignRunner(

@@ -81,7 +81,9 @@ class Pages:
             "lang": view.locale,
             "rtl": t.rtl,
             "text": texts.labels(t),
-            "live": texts.counts(t, view.joined, view.poll),
+            "live": texts.counts(
+                t, view.joined, view.poll, tuple(q.upvotes for q in view.questions)
+            ),
             "percent": t.percent,
         }
 
@@ -140,6 +142,7 @@ def create_app(
     database_url: str,
     poll_every: float = 0.5,
     webhook: Webhook | None = None,
+    console: list | None = None,
 ) -> Starlette:
     """The web application; `app.state.pages.stopping` ends the live streams."""
     pages = Pages(projector, database_url, poll_every)
@@ -150,6 +153,7 @@ def create_app(
             Route("/readyz", pages.readyz),
             Route("/p/{token}", pages.projector_page),
             Route("/p/{token}/events", pages.projector_events),
+            *(console or []),  # the staff console (bot/web/console_app.py)
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={404: lambda request, exc: pages.not_found()},

@@ -79,12 +79,18 @@ async def start_web(settings, db, bot_username: str, webhook=None) -> WebServer 
     """The web server of `backbone run`, listening; None when BACKBONE_WEB_PORT is 0."""
     from bot.services.projector import Projector
     from bot.web.app import create_app
+    from bot.web.console_app import console_routes
 
     if settings.web_port == 0:
         return None
     projector = Projector(db, settings.default_locale, bot_username)
     web = WebServer(
-        create_app(projector, settings.database_url, webhook=webhook),
+        create_app(
+            projector,
+            settings.database_url,
+            webhook=webhook,
+            console=console_routes(db, settings, bot_username),
+        ),
         settings.web_host,
         settings.web_port,
     )
