@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
 from bot.services.flood import FloodGuard
+from bot.services.transcripts import start_worker
 from bot.services.wiring import build_dispatcher
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
@@ -104,6 +105,9 @@ async def serve(settings: Settings) -> None:
         log.info("backbone-bot @%s is running", app.bot.username)
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
         timers = asyncio.create_task(adapter.timers.run(stop))
+        transcribing = start_worker(
+            settings.transcribe_model, settings.transcribe_threads, db, settings.media_dir, stop
+        )
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
@@ -111,7 +115,7 @@ async def serve(settings: Settings) -> None:
         # The intake lets the updates in hand finish and confirms them; the sender finishes
         # the batch in hand (a message cut off mid-send would be reported as uncertain after
         # the restart); the sweep finishes its rows; the queue sends what people are owed.
-        for task, seconds in ((polling, 20), (sending, 15), (timers, 5)):
+        for task, seconds in ((polling, 20), (sending, 15), (timers, 5), (transcribing, 5)):
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
         await adapter.outbound.join(timeout=15)

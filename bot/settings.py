@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     flows_dir: Path = SHIPPED_DIR
     # Empty: data_dir/media.
     media_dir: Path | None = None
+    # Offline transcription of voice answers (extra `transcribe`): the model directory made by
+    # `backbone transcribe-model DIR`; empty: voice notes are not transcribed. Never downloaded.
+    transcribe_model: Path | None = None
+    # CPU threads the model may use (the bot shares the machine: keep it low).
+    transcribe_threads: int = Field(default=1, ge=1, le=16)
     # Several short messages within this many seconds form one free-text answer.
     text_merge_seconds: float = Field(default=3.0, ge=0, le=60)
     log_level: str = "INFO"

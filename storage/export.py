@@ -123,7 +123,7 @@ async def export_flow(
     if not versions:
         raise LookupError(f"no data for flow '{flow_id}'")
     plan = build_plan(flow_id, versions)
-    builder = Rows(plan, layout, _cells(fmt, raw_csv, delimiter))
+    builder = Rows(plan, layout, _cells(fmt, raw_csv, delimiter), transcripts=True)
     head = {"flow": flow_id, "exported_at": iso_utc(utcnow()), "layout": layout}
     if campaign_id is not None:
         head["campaign"] = campaign_id
@@ -183,7 +183,7 @@ async def _write(
     count = 0
     # Formatting and writing one chunk runs in a thread while the next chunk is fetched.
     pending: asyncio.Future[int] | None = None
-    async for chunk in stream_rows(db, version_ids, campaign_id):
+    async for chunk in stream_rows(db, version_ids, campaign_id, transcripts=builder.transcribed):
         if pending is not None:
             count += await pending
             if progress:
@@ -195,7 +195,9 @@ async def _write(
     if progress:
         progress(count, total)
     columns = codebook_columns(plan)
-    await asyncio.to_thread(writer.finish, columns, codebook(plan, builder.layout))
+    await asyncio.to_thread(
+        writer.finish, columns, codebook(plan, builder.layout, builder.transcribed)
+    )
     return count
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.model import Flow, Step, StepType, normalize_locale
-from storage.export_plan import LONG_COLUMNS, RUN_COLUMNS, Plan, Variable
+from storage.export_plan import LONG_COLUMNS, RUN_COLUMNS, TRANSCRIPT_COLUMN, Plan, Variable
 
 _RUN_CODEBOOK: dict[str, tuple[str, str]] = {
     "pseudonym": ("string", "Pseudonym of the person (never a Telegram id, name or username)"),
@@ -74,9 +74,12 @@ def _bounds(step: Step) -> tuple[Any, Any]:
     return None, None
 
 
-def codebook(plan: Plan, layout: str) -> list[dict[str, Any]]:
-    """The codebook entries: run columns, answer columns (long), then one per variable."""
+def codebook(plan: Plan, layout: str, transcripts: bool = False) -> list[dict[str, Any]]:
+    """The codebook entries: run columns, answer columns (long), then one per variable;
+    `transcripts`: with the transcript columns of voice questions (storage.export_rows)."""
     entries = _column_entries(layout)
+    if transcripts and layout == "long" and plan.transcribed:
+        entries.append({"variable": TRANSCRIPT_COLUMN, "type": "string", "description": _HEARD})
     others = other_locales(plan)
     for var in plan.variables:
         # Labels of each code from the newest version offering it; codes in first-seen order.
@@ -87,7 +90,26 @@ def codebook(plan: Plan, layout: str) -> list[dict[str, Any]]:
         entries.append(_variable_entry(plan, var, options, others))
         if layout == "wide":
             entries.extend(_dummy_entries(plan, var, options))
+            if transcripts and var.transcript:
+                entries.append(_transcript_entry(var))
     return entries
+
+
+# Said once for the long column and for each voice question's column in the wide layout.
+_HEARD = (
+    "What offline speech-to-text heard in the voice note (the answer's current revision); "
+    "empty if not transcribed (yet) or not a voice note"
+)
+
+
+def _transcript_entry(var: Variable) -> dict[str, Any]:
+    return {
+        "variable": var.transcript,
+        "step": var.step_id,
+        "type": "transcript",
+        "versions": None,
+        "description": f"{var.column}: {_HEARD}",
+    }
 
 
 def _column_entries(layout: str) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ LONG_COLUMNS: tuple[str, ...] = (
     "updated_at",
     "revision",
 )
+# The long layout's column of a voice answer's transcript (only flows with voice questions).
+TRANSCRIPT_COLUMN = "transcript"
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Variable:
     seen: list[tuple[Version, Step]] = field(default_factory=list)
     # Multiple-choice codes over all versions (first seen first) -> their dummy column name.
     dummies: dict[str, str] = field(default_factory=dict)
+    # A voice question's transcript column (wide layout); empty for other questions.
+    transcript: str = ""
 
     @property
     def latest(self) -> tuple[Version, Step]:
@@ -72,6 +76,11 @@ class Plan:
     locales: list[str]
     source_language: str
     version_names: dict[int, str]  # version id -> how the codebook names it
+
+    @property
+    def transcribed(self) -> bool:
+        """Whether the flow has voice questions (their transcripts get columns)."""
+        return any(var.transcript for var in self.variables)
 
 
 def merge_order(order: list[str], steps: Sequence[str]) -> None:
@@ -112,7 +121,8 @@ def build_plan(flow_id: str, rows: Sequence[VersionRow]) -> Plan:
         for loc in flow.locales():
             locales.setdefault(normalize_locale(loc), loc)
 
-    taken = set(RUN_COLUMNS) | set(LONG_COLUMNS)
+    voice = any(s.type is StepType.VOICE for v in versions.values() for s in v.steps.values())
+    taken = set(RUN_COLUMNS) | set(LONG_COLUMNS) | ({TRANSCRIPT_COLUMN} if voice else set())
     variables: list[Variable] = []
     for step_id in order:
         var = Variable(step_id=step_id, column=_unique(step_id, taken))
@@ -130,6 +140,8 @@ def build_plan(flow_id: str, rows: Sequence[VersionRow]) -> Plan:
     for var in variables:
         for code in var.dummies:
             var.dummies[code] = _unique(f"{var.column}__{code}", taken)
+        if any(step.type is StepType.VOICE for _, step in var.seen):
+            var.transcript = _unique(f"{var.column}__transcript", taken)
 
     labels = [v.label for v in versions.values()]
     names = {

@@ -68,6 +68,14 @@ def attrs(**values: Any) -> str:
     )
 
 
+def _transcript(media: Media, stamp: dict[str, str]) -> str:
+    """A voice note's transcript as REFI-QDA's Transcript of the audio source (plain text)."""
+    if not media.transcript:
+        return ""
+    head = attrs(guid=new_guid(), name=f"{media.name} · transcript", **stamp)
+    return f"<Transcript{head}>{element('PlainTextContent', media.transcript)}</Transcript>"
+
+
 def element(name: str, text: Any, **attributes: Any) -> str:
     """One element with escaped text content."""
     return f"<{name}{attrs(**attributes)}>{escape(xml_text(text))}</{name}>"
@@ -93,6 +101,7 @@ class Media:
     description: str
     file: Path
     suffix: str
+    transcript: str | None = None  # what speech-to-text heard in a voice note
 
 
 @dataclass
@@ -251,7 +260,7 @@ class Writer:
             media_attrs = attrs(guid=media.guid, name=media.name, path=path, **stamp)
             parts.append(
                 f"<{media.kind}{media_attrs}>{element('Description', media.description)}"
-                f"</{media.kind}>\n"
+                f"{_transcript(media, stamp)}</{media.kind}>\n"
             )
         return "".join(parts)
 

@@ -55,6 +55,7 @@ from storage.export_stream import (
     STARTED,
     STATUS,
     STEP_ID,
+    TRANSCRIPT,
     VALUE,
     VERSION_ID,
     stream_rows,
@@ -89,7 +90,8 @@ async def person_rows(
     db: Database, version_ids: Sequence[int], campaign_id: int | None = None
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
     """The rows of storage.export_stream's export query, one person's runs after the other."""
-    async for part in stream_rows(db, version_ids, campaign_id, by_person=True):
+    # With the transcripts: a voice note's audio source carries what was heard in it.
+    async for part in stream_rows(db, version_ids, campaign_id, by_person=True, transcripts=True):
         yield part
 
 
@@ -187,6 +189,8 @@ class Project:
             wording = self._wording(version, step, answer)
             if step.type in MEDIA_KINDS:
                 self._media(person, run, step, raw, wording)
+                if step.type is StepType.VOICE and person.media and answer[TRANSCRIPT]:
+                    person.media[-1].transcript = answer[TRANSCRIPT]
             else:
                 texts.append((wording, _as_text(typed_value(step, raw))))
         if texts:

@@ -17,7 +17,7 @@ from typing import Any
 from flows.model import Flow, Step, StepType
 from storage.export_cells import CODE_SEPARATOR, LIST_SEPARATOR, Cells, iso_utc
 from storage.export_mask import NameMasker
-from storage.export_plan import LONG_COLUMNS, RUN_COLUMNS, Plan, Version
+from storage.export_plan import LONG_COLUMNS, RUN_COLUMNS, TRANSCRIPT_COLUMN, Plan, Version
 from storage.export_stream import (
     ANSWERED,
     FINISHED,
@@ -31,6 +31,7 @@ from storage.export_stream import (
     STARTED,
     STATUS,
     STEP_ID,
+    TRANSCRIPT,
     UPDATED,
     VALUE,
     VERSION_ID,
@@ -119,8 +120,11 @@ class _Value:
 class Rows:
     """Builds data rows of one layout from the streamed rows of runs and answers."""
 
-    def __init__(self, plan: Plan, layout: str, cells: Cells) -> None:
+    def __init__(self, plan: Plan, layout: str, cells: Cells, transcripts: bool = False) -> None:
+        """`transcripts`: transcript columns for voice questions; the streamed rows must then
+        carry the transcript column (stream_rows(..., transcripts=True))."""
         self.plan = plan
+        self.transcribed = transcripts and plan.transcribed
         self.layout = layout
         self.cells = cells
         self.masker = NameMasker()
@@ -131,8 +135,12 @@ class Rows:
                 self._slot[var.step_id] = len(self.columns)
                 self.columns.append(var.column)
                 self.columns.extend(var.dummies.values())
+                if var.transcript and self.transcribed:
+                    self.columns.append(var.transcript)
         else:
             self.columns = [*RUN_COLUMNS, *LONG_COLUMNS]
+            if self.transcribed:
+                self.columns.append(TRANSCRIPT_COLUMN)
         self._variables = {var.step_id: var for var in plan.variables}
         self._label_separator = LIST_SEPARATOR if layout == "long" else CODE_SEPARATOR
         self._text: dict[Any, Any] = {}
@@ -277,6 +285,9 @@ class Rows:
                     # An option this version did not offer stays blank, not 0.
                     if code in step.options:
                         row[slot + offset] = self._bits[code in chosen]
+            if var.transcript and self.transcribed:
+                heard = answer[TRANSCRIPT]
+                row[slot + len(var.dummies) + 1] = self.cells.value(heard, CODE_SEPARATOR)
         return row
 
     def _long(
@@ -328,3 +339,5 @@ class Rows:
                     number(answer[REVISION]),
                 ]
             )
+            if self.transcribed:
+                out[-1].append(self.cells.value(answer[TRANSCRIPT], CODE_SEPARATOR))

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from storage.models import Answer, Participant, Run
 from storage.repo import Database
+from storage.transcripts import text_column as transcript_text
 
 # Rows per fetch: big enough that a fetch costs little, small enough to keep memory flat.
 READ_CHUNK = 5000
@@ -44,6 +45,8 @@ READ_CHUNK = 5000
     ANSWERED,
     UPDATED,
 ) = range(15)
+# With transcripts=True: the current transcript of a voice answer (storage.transcripts).
+TRANSCRIPT = 15
 
 
 def _stamp(column: Any, dialect: str) -> Any:
@@ -64,9 +67,13 @@ def _where(stmt: Any, version_ids: Sequence[int], campaign_id: int | None) -> An
 
 
 def rows_statement(
-    version_ids: Sequence[int], campaign_id: int | None = None, dialect: str = "sqlite"
+    version_ids: Sequence[int],
+    campaign_id: int | None = None,
+    dialect: str = "sqlite",
+    transcripts: bool = False,
 ) -> Any:
-    """Every run of these versions with its answers (a run without any: one row of NULLs)."""
+    """Every run of these versions with its answers (a run without any: one row of NULLs);
+    `transcripts`: one more column, each answer's transcript (position TRANSCRIPT)."""
     stmt = (
         select(
             Run.id,
@@ -89,6 +96,8 @@ def rows_statement(
         .outerjoin(Answer, Answer.run_id == Run.id)
         .order_by(Run.id, Answer.id)
     )
+    if transcripts:
+        stmt = stmt.add_columns(transcript_text())
     return _where(stmt, version_ids, campaign_id)
 
 
@@ -137,11 +146,12 @@ async def stream_rows(
     version_ids: Sequence[int],
     campaign_id: int | None = None,
     by_person: bool = False,
+    transcripts: bool = False,
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
     """The rows of rows_statement in chunks of up to READ_CHUNK; `by_person`: one person's
-    runs after the other (instead of run order)."""
+    runs after the other (instead of run order); `transcripts`: with the transcript column."""
     async with reading(db) as conn:
-        stmt = rows_statement(version_ids, campaign_id, conn.dialect.name)
+        stmt = rows_statement(version_ids, campaign_id, conn.dialect.name, transcripts)
         if by_person:
             stmt = stmt.order_by(None).order_by(Run.participant_id, Run.id, Answer.id)
         if conn.dialect.name == "sqlite":

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.model_base import NAMING, Base, UTCDateTime, utcnow
+from storage.models_transcripts import Transcript  # noqa: F401 (registers)
 from storage.models_console import ConsoleLogin, ConsoleSession  # noqa: F401 (registers)
 from storage.models_live import (
     Campaign,

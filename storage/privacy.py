@@ -30,12 +30,14 @@ from storage.models import (
     PollSession,
     Run,
     SessionMember,
+    Transcript,
     Vote,
     utcnow,
 )
 from storage.queries import answers_of_runs
 from storage.repo_runs import OPEN_STATUSES
 from storage.statuses import PollStatus, RunStatus, SessionStatus
+from storage.transcripts import of_runs as transcripts_of_runs
 
 
 @dataclass(slots=True)
@@ -160,8 +162,11 @@ async def _runs_of(session: AsyncSession, participant_id: int) -> list[dict[str,
     )
     by_run = {run["id"]: {**run, "answers": []} for run in runs}
     answers = await answers_of_runs(session, list(by_run))
+    heard = await transcripts_of_runs(session, list(by_run))
     for answer in sorted(answers, key=lambda a: (a.run_id, a.answered_at)):
-        by_run[answer.run_id]["answers"].append(asdict(answer))
+        row = asdict(answer)
+        row["transcript"] = heard.get((answer.run_id, answer.step_id))
+        by_run[answer.run_id]["answers"].append(row)
     return list(by_run.values())
 
 
@@ -234,6 +239,9 @@ async def delete_person(
     run_ids = select(Run.id).where(Run.participant_id == participant_id)
     values = await session.scalars(select(Answer.value).where(Answer.run_id.in_(run_ids)))
     removed = Removed(pseudonym, media_paths=[p for v in values if (p := media_path(v))])
+    # Transcripts are answer content: they go with the answers (explicitly, not by cascade).
+    answer_ids = select(Answer.id).where(Answer.run_id.in_(run_ids))
+    await session.execute(delete(Transcript).where(Transcript.answer_id.in_(answer_ids)))
     removed.answers = (
         await session.execute(delete(Answer).where(Answer.run_id.in_(run_ids)))
     ).rowcount

@@ -104,6 +104,21 @@ def _answer(a: dict[str, Any]) -> dict[str, Any]:
         "answered_at": iso_utc(a["answered_at"]),
         "updated_at": iso_utc(a["updated_at"]),
         "revision": a["revision"],
+        **_transcript(a.get("transcript")),
+    }
+
+
+def _transcript(heard: dict[str, Any] | None) -> dict[str, Any]:
+    """What the bot's speech-to-text made of a voice note (only answers that have one)."""
+    if heard is None:
+        return {}
+    return {
+        "transcript": {
+            "text": heard["text"],
+            "language": heard["language"],
+            "confidence": heard["confidence"],
+            "transcribed_at": iso_utc(heard["transcribed_at"]),
+        }
     }
 
 

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from flows.model import Flow, Step, StepType
+from storage import transcripts
 from storage.models import Run
 from storage.repo import Database
+from storage.transcripts import Heard, Pending
 
 FLOW_ID = "reporter-test"
 
@@ -255,9 +257,13 @@ async def seed(db: Database) -> Seeded:
             "mime_type": "audio/ogg",
             "path": f"{p1}/run{a.id}-voice_note.ogg",
         }
-        await save(
+        spoken = await save(
             a.id, "voice_note", voice, False, "Erzähl uns etwas per Sprachnachricht.", "de", ts(39)
         )
+        await repo.session.flush()
+        heard = Heard(TRANSCRIPT_TEXT, "de", 0.98, 0.81, 12.0)
+        item = Pending(spoken.id, spoken.revision, voice["path"], "de")
+        await transcripts.store(repo.session, item, heard, "test-model")
         await save(a.id, "picture", None, True, "Schick uns ein Foto.", "de", ts(40))
 
         # Run B: P2 on v2, English, still active (exported as incomplete).
@@ -329,6 +335,7 @@ WIDE_STEP_COLUMNS = [
     "has_job",
     "job_since",
     "voice_note",
+    "voice_note__transcript",
     "picture",
 ]
 RUN_COLUMNS = [
@@ -353,7 +360,10 @@ LONG_COLUMNS = [
     "answered_at",
     "updated_at",
     "revision",
+    "transcript",
 ]
+# What the (seeded) speech-to-text heard in run A's voice note.
+TRANSCRIPT_TEXT = "Ich mache ein Praktikum in Köln; „super“, sagt sie"
 
 
 def _run_part(s: Seeded, key: str) -> dict[str, Any]:
@@ -393,6 +403,7 @@ def expected_wide(s: Seeded) -> list[dict[str, Any]]:
         "has_job": "yes",
         "job_since": "2026-09-01",
         "voice_note": f"{s.pseudonyms['p1']}/run{s.run_ids['A']}-voice_note.ogg",
+        "voice_note__transcript": TRANSCRIPT_TEXT,
         "picture": None,  # skipped
     }
     b = {
@@ -432,6 +443,7 @@ def expected_long(s: Seeded) -> list[dict[str, Any]]:
             "answered_at": answered,
             "updated_at": updated,
             "revision": revision,
+            "transcript": TRANSCRIPT_TEXT if (key, step) == ("A", "voice_note") else None,
         }
 
     legend = "\n\n1 = gar nicht … 5 = sehr genau"
