@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.model_base import NAMING, Base, UTCDateTime, utcnow
-from storage.models_transcripts import Transcript  # noqa: F401 (registers)
 from storage.models_console import ConsoleLogin, ConsoleSession  # noqa: F401 (registers)
 from storage.models_live import (
     Campaign,
@@ -33,6 +32,7 @@ from storage.models_live import (
     Vote,
 )
 from storage.models_questions import QuestionRoom, QuestionUpvote, RoomQuestion  # noqa: F401
+from storage.models_transcripts import Transcript  # noqa: F401 (registers)
 from storage.statuses import (
     RunStatus,
     Stage,
