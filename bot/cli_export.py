@@ -109,8 +109,9 @@ def chosen_format(output: Path, given: str | None, formats: tuple[str, ...]) -> 
     """The format of `output`: its suffix; --format (default CSV) where the suffix says
     nothing; a contradicting --format, or another spreadsheet's suffix, is refused."""
     suffix = output.suffix.lower()
-    # Asked for another spreadsheet, a QDA project is no answer: not suggested.
-    sheets = [f for f in formats if f != "qdpx"]
+    # Asked for another spreadsheet, a QDA project or a statistics file is no answer: not
+    # suggested.
+    sheets = [f for f in formats if f not in ("qdpx", "sav", "dta")]
     names = " or ".join(", ".join(f".{f}" for f in sheets).rsplit(", ", 1))
     if suffix.lstrip(".") in formats:
         if given is not None and given != suffix.lstrip("."):
