@@ -20,7 +20,8 @@ HEADERS = {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    # A login link's token must not travel on: addresses go to this server only.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
@@ -75,13 +76,14 @@ class ConsoleBase:
 
     # --- checks ------------------------------------------------------------------------
     def same_origin(self, request: Request) -> bool:
-        """A state change must come from our own pages: Origin (where sent) is this server,
-        and the browser does not call it cross-site."""
+        """A state change must come from our own pages: the browser says so (Sec-Fetch-Site)
+        and the Origin, where sent, is this server. ("null" is what a browser sends from a
+        page whose referrer policy hides it; only with Sec-Fetch-Site: same-origin.)"""
         site = request.headers.get("sec-fetch-site")
-        if site is not None and site not in ("same-origin", "none"):
+        if site is not None and site != "same-origin":
             return False
         origin = request.headers.get("origin")
-        if origin is None:
+        if origin is None or (origin == "null" and site == "same-origin"):
             return True
         ours = {origin_of(self.public_url), origin_of(str(request.base_url))}
         return origin.lower() in ours
