@@ -64,9 +64,21 @@ def campaign_create(
     every_months: _EveryOpt = None,
     invitation: _InvitationOpt = None,
     reminder: _ReminderOpt = None,
+    retain_identity_months: Annotated[
+        int | None,
+        typer.Option(
+            "--retain-identity-months",
+            help="Delete the Telegram link and media of this campaign's finished runs this "
+            "many months after they finished (`backbone retention`; default: the flow's).",
+        ),
+    ] = None,
     yes: _YesOpt = False,
 ) -> None:
     """Preview a campaign, confirm, and schedule it (the running bot sends the invitations)."""
+    from bot.services.retention import MONTHS_MAX
+
+    if retain_identity_months is not None and not 1 <= retain_identity_months <= MONTHS_MAX:
+        _fail(f"--retain-identity-months must be between 1 and {MONTHS_MAX}")
     options = _Options(
         flow,
         group or [],
@@ -84,11 +96,16 @@ def campaign_create(
     audience = _with_db(settings, lambda db: _audience(db, plan.groups))
     start_now = start.strip().lower() == "now"
     print_preview(plan, title, audience, settings.zone, start_now=start_now)
+    if retain_identity_months is not None:
+        typer.echo(
+            f"Retention: identity links and media go {retain_identity_months} months "
+            "after each run finished"
+        )
     _refuse_unreachable(audience)
     if not yes and not _agreed():
         typer.echo("Nothing was created, nothing will be sent.")
         raise typer.Exit(1)
-    campaign_id, status = _with_db(settings, lambda db: _create(db, plan))
+    campaign_id, status = _with_db(settings, lambda db: _create(db, plan, retain_identity_months))
     typer.echo(
         f"Campaign {campaign_id} is {status}: the running bot sends the invitations from "
         f"{_local(plan.start_at, settings.zone)}. "
@@ -147,11 +164,12 @@ def _agreed() -> bool:
         return False
 
 
-async def _create(db: Database, plan) -> tuple[int, str]:
+async def _create(db: Database, plan, retain_months: int | None = None) -> tuple[int, str]:
     from bot.services.campaigns import confirm, create
 
     async with db.transaction() as repo:
         campaign = await create(repo, plan, ACTOR)
+        campaign.retain_identity_months = retain_months
         await confirm(repo, campaign, ACTOR)
         return campaign.id, campaign.status
 

@@ -110,6 +110,9 @@ class Flow(BaseModel):
     language: str = "de"
     languages: list[str] = Field(default_factory=list)
     description: str | None = None
+    # Months after a run finished until the bot deletes the identity link and media
+    # (storage.retention); None keeps them. Not content: left out of the content hash.
+    retain_identity_months: int | None = None
     steps: list[Step]
     # locale -> key -> translated text; only translations that are current (msgid equals the
     # source text, not fuzzy) end up here, so lookups need no staleness check.
@@ -194,7 +197,9 @@ class Flow(BaseModel):
 
     def canonical_json(self) -> str:
         """Content as canonical JSON: sorted keys, no source path, no line numbers."""
-        data: dict[str, Any] = self.model_dump(mode="json", exclude={"source_path"})
+        data: dict[str, Any] = self.model_dump(
+            mode="json", exclude={"source_path", "retain_identity_months"}
+        )
         for step in data["steps"]:
             step.pop("line", None)
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

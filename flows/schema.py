@@ -31,8 +31,19 @@ STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 LOCALE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 MAX_LENGTH_LIMIT = 4000  # Telegram's text limit is 4096
 SCALE_MAX_POINTS = 11
+# Retention periods (months after a run finished): at most 50 years, which is "keep".
+RETAIN_MONTHS_MAX = 600
 
-TOP_FIELDS = ("id", "title", "version", "language", "languages", "description", "steps")
+TOP_FIELDS = (
+    "id",
+    "title",
+    "version",
+    "language",
+    "languages",
+    "description",
+    "retain_identity_months",
+    "steps",
+)
 TOP_REQUIRED = ("id", "title", "version", "steps")
 
 COMMON_FIELDS = ("id", "type", "text", "when", "next")
@@ -119,7 +130,20 @@ class SchemaReader(NodeReader):
             return self._version(node)
         if key == "languages":
             return self._locale_list(node)
+        if key == "retain_identity_months":
+            return self._retain_months(node)
         return self._text(node, None, key)
+
+    def _retain_months(self, node: Node) -> int | None:
+        value = self._int(node, None, "retain_identity_months")
+        if value is not None and not 1 <= value <= RETAIN_MONTHS_MAX:
+            self.problem(
+                line_of(node),
+                None,
+                f"retain_identity_months must be between 1 and {RETAIN_MONTHS_MAX} (months)",
+            )
+            return None
+        return value
 
     def _check_flow_fields(self, data: dict[str, Any], lines: dict[str, int]) -> None:
         flow_id = data.get("id")

@@ -177,6 +177,7 @@ async def finish_due(repo: Repo, now: datetime, zone: ZoneInfo) -> list[Campaign
                 quiet_end=campaign.quiet_end,
                 texts=campaign.texts,
                 every_months=campaign.every_months,
+                retain_identity_months=campaign.retain_identity_months,
                 previous_id=campaign.id,
                 created_by=campaign.created_by,
                 progress_chat_id=campaign.progress_chat_id,
