@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     flood_pause: float = Field(default=60.0, ge=0)
     # Outgoing messages per second, all chats together (Telegram allows about 30).
     send_rate: float = Field(default=25.0, gt=0, le=30)
+    # Results shown to anyone but analysts hide every cell of fewer than this many people.
+    min_cell_size: int = Field(default=5, ge=1, le=1000)
     # The web server inside `backbone run` (projector view, health checks); port 0 turns it off.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)

@@ -32,6 +32,7 @@ from storage.models_live import (
     Vote,
 )
 from storage.models_questions import QuestionRoom, QuestionUpvote, RoomQuestion  # noqa: F401
+from storage.models_results import ResultDelivery, ResultSend  # noqa: F401 (registers)
 from storage.models_transcripts import Transcript  # noqa: F401 (registers)
 from storage.statuses import (
     RunStatus,

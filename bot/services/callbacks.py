@@ -20,8 +20,9 @@ MAX_BYTES = 64
 MAX_ID = 999_999_999  # nine digits: below 2**31, PostgreSQL's INTEGER
 # l: language, c: consent, f: start flow, x: delete my data, v: vote, k: close poll,
 # n: next agenda poll, g: start a campaign's flow, w: campaign wizard step,
-# u: upvote a question from the room, m: the facilitator marks a question answered or hidden
-CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w", "u", "m")
+# u: upvote a question from the room, m: the facilitator marks a question answered or hidden,
+# b: staff confirm (or cancel) sending results back
+CHOICE_KINDS = ("l", "c", "f", "x", "v", "k", "n", "g", "w", "u", "m", "b")
 
 _ID = r"[1-9][0-9]{0,8}"
 _INDEX = r"0|[1-9][0-9]{0,3}"
@@ -43,6 +44,7 @@ _GRAMMAR = {
     "n": re.compile(_ID),
     "g": re.compile(_ID),
     "w": re.compile(_WIZARD),
+    "b": re.compile(rf"{_ID}:(?:ok|again|no)"),
     "u": re.compile(_ID),
     "m": re.compile(rf"{_ID}:[ah]"),
 }
@@ -226,8 +228,17 @@ class ModerateQuestion:
     action: str
 
 
+@dataclass(frozen=True)
+class ResultsConfirm:
+    """b: staff confirm (ok, or again: once more) or cancel (no) a results-back preview."""
+
+    send_id: int
+    action: str
+
+
 Payload = (
     RunButton
+    | ResultsConfirm
     | Language
     | Consent
     | StartFlow
@@ -255,6 +266,7 @@ def _typed(button: Choice) -> Payload:
         "x": lambda: Delete(button.value == "yes"),
         "v": lambda: Vote(*args),
         "w": lambda: WizardStep(*args),
+        "b": lambda: ResultsConfirm(int(button.value.split(":")[0]), button.value.split(":")[1]),
         "m": lambda: ModerateQuestion(*args),
     }[button.kind]()
 
@@ -273,6 +285,7 @@ def _untyped(payload: Payload) -> RunButton | Choice:
         NextPoll: lambda p: ("n", str(p.session_id)),
         CampaignStart: lambda p: ("g", str(p.campaign_id)),
         WizardStep: lambda p: ("w", ":".join(str(a) for a in p.args)),
+        ResultsConfirm: lambda p: ("b", f"{p.send_id}:{p.action}"),
         Upvote: lambda p: ("u", str(p.question_id)),
         ModerateQuestion: lambda p: ("m", f"{p.question_id}:{p.action}"),
     }[type(payload)](payload)

@@ -207,9 +207,16 @@ class _Layout:
 
 
 def results_png(
-    title: str, rows: list[tuple[str, int]], total_voters: int, caption: str = ""
+    title: str,
+    rows: list[tuple[str, int]],
+    total_voters: int,
+    caption: str = "",
+    values: list[str] | None = None,
 ) -> bytes:
-    """A PNG bar chart of `rows` (label, count) with percentages of `total_voters`, in order."""
+    """A PNG bar chart of `rows` (label, count) with percentages of `total_voters`, in order.
+
+    `values` replaces the text beside each bar (small-cell suppression: a hidden cell has
+    count 0, so no bar, and reads "fewer than 5"; percentages may be left out)."""
     title = title[:MAX_CHARS]
     caption = caption[:MAX_CHARS]
     rows = [(str(label)[:MAX_CHARS], count) for label, count in rows]
@@ -221,7 +228,8 @@ def results_png(
     )
     counts = [max(0, int(count)) for _, count in rows]
     total = max(0, int(total_voters))
-    values = [f"{count} · {_percent(count, total)}%" for count in counts]
+    if values is None or len(values) != len(counts):
+        values = [f"{count} · {_percent(count, total)}%" for count in counts]
     layout = _layout(fonts, title, [label for label, _ in rows], counts, total, values, caption)
 
     image = Image.new("RGB", (WIDTH, int(layout.height)), BACKGROUND)

@@ -67,6 +67,8 @@ class Config:
     notice_version: str = NOTICE_VERSION
     media_dir: Path = Path("data/media")
     delete_mode: str = "erase"
+    # Small-cell suppression: counts of fewer people are hidden wherever non-analysts look.
+    min_cell_size: int = 5
 
     def staff_translator(self) -> Translator:
         """The default locale's translator, for texts to staff outside a person's update."""

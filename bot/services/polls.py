@@ -46,6 +46,8 @@ from bot.services.replies import (
     SendText,
     StopNativePoll,
 )
+from bot.services.results_back import public_poll_text
+from bot.services.small_cells import DEFAULT_MIN_CELL_SIZE
 from flows.agenda import Agenda, AgendaError, PollSpec, load_agenda, parse_quick_poll
 from storage import polls as queries
 from storage import questions as question_queries
@@ -73,9 +75,11 @@ __all__ = [
 class PollDesk(GroupPolls, Voting):
     """The poll use cases; one instance per bot, called inside the update's transaction."""
 
-    def __init__(self, flows_dir: Path, clock) -> None:
+    def __init__(self, flows_dir: Path, clock, min_cell_size: int = DEFAULT_MIN_CELL_SIZE):
         self.agendas_dir = Path(flows_dir) / "agendas"
         self.clock = clock
+        # What participants see of results (--show-results) hides smaller cells.
+        self.min_cell_size = min_cell_size
         self.bot_username = "backbone_bot"
         # The web server's public address (set by the composition root); None: no projector.
         self.projector_url: str | None = None
@@ -281,7 +285,8 @@ class PollDesk(GroupPolls, Voting):
             out.replies.append(StopNativePoll(poll.group_chat_id, poll.native_message_id))
         if spec.show_results and session is not None:
             members = await queries.member_chats(repo, session.id)
-            out.replies.append(Broadcast([(chat, final, None) for chat in members]))
+            public = public_poll_text(spec, res, t, self.min_cell_size)
+            out.replies.append(Broadcast([(chat, public, None) for chat in members]))
 
     async def close_due(self, repo: Repo, poll_id: int, t: Translator) -> Outcome:
         """The timer fired: close the poll if it is still open and due."""

@@ -18,6 +18,7 @@ from bot.services.routers.interviews import Interviews, MediaStore
 from bot.services.routers.onboarding import Onboarding
 from bot.services.routers.polls import Polls
 from bot.services.routers.questions import Questions
+from bot.services.routers.results import Results
 from bot.services.routers.staff import Staff
 from storage.models import utcnow
 from storage.repo import Database
@@ -44,6 +45,7 @@ def make_config(
     notice_version: str = NOTICE_VERSION,
     media_dir: Path = Path("data/media"),
     delete_mode: str = "erase",
+    min_cell_size: int = 5,
 ) -> Config:
     """The shared settings of the dispatcher and its routers."""
     return Config(
@@ -55,6 +57,7 @@ def make_config(
         notice_version=notice_version,
         media_dir=Path(media_dir),
         delete_mode=delete_mode,
+        min_cell_size=min_cell_size,
     )
 
 
@@ -68,7 +71,8 @@ def register_routers(dispatcher: Dispatcher, catalog: FlowCatalog, media: MediaS
         Account(dispatcher, interviews),
         Staff(dispatcher),
         Console(dispatcher),
-        Polls(dispatcher, PollDesk(catalog.directory, config.clock)),
+        Polls(dispatcher, PollDesk(catalog.directory, config.clock, config.min_cell_size)),
+        Results(dispatcher, catalog),
         Questions(dispatcher),
         Campaigns(dispatcher, CampaignChat(catalog, config.timezone, config.clock), interviews),
     )
