@@ -14,12 +14,14 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
 from bot.services.flood import FloodGuard
+from bot.services.results_outbox import ResultsRunner
 from bot.services.transcripts import start_worker
 from bot.services.wiring import build_dispatcher
 from bot.settings import Settings, SettingsError
 from bot.telegram.adapter import TelegramAdapter, TelegramMediaStore
 from bot.telegram.polling import ChatLanes, poll
 from bot.telegram.ratelimit import SendPacer
+from bot.telegram.results_sender import ResultsSender
 from bot.telegram.sender import OutboxSender
 from bot.telegram.timers import TimerSweep
 from bot.telegram.webhook import WebhookIntake, leave_webhook, webhook_intake
@@ -59,6 +61,7 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         notice_version=settings.privacy_notice_version,
         media_dir=settings.media_dir,
         delete_mode=settings.delete_mode,
+        min_cell_size=settings.min_cell_size,
     )
     # /console's login links point at the web server (none while it is off).
     dispatcher.console.url = settings.web_url if settings.web_port else None
@@ -70,6 +73,14 @@ def build(settings: Settings) -> tuple[Application, TelegramAdapter, Database]:
         default_locale=settings.default_locale,
         timezone=settings.timezone,
         clock=utcnow,
+    )
+    adapter.results = ResultsRunner(
+        db,
+        catalog,
+        default_locale=settings.default_locale,
+        timezone=settings.timezone,
+        clock=utcnow,
+        k=settings.min_cell_size,
     )
     # One lane per chat, shared by intake and the timer sweep: a chat's due timers and its
     # updates never run at the same time.
@@ -104,6 +115,7 @@ async def serve(settings: Settings) -> None:
         polling = asyncio.create_task(await _intake(app, adapter, stop, hook))
         log.info("backbone-bot @%s is running", app.bot.username)
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
+        results_back = asyncio.create_task(ResultsSender(adapter, adapter.results).run(stop))
         timers = asyncio.create_task(adapter.timers.run(stop))
         transcribing = start_worker(
             settings.transcribe_model, settings.transcribe_threads, db, settings.media_dir, stop
@@ -115,7 +127,13 @@ async def serve(settings: Settings) -> None:
         # The intake lets the updates in hand finish and confirms them; the sender finishes
         # the batch in hand (a message cut off mid-send would be reported as uncertain after
         # the restart); the sweep finishes its rows; the queue sends what people are owed.
-        for task, seconds in ((polling, 20), (sending, 15), (timers, 5), (transcribing, 5)):
+        for task, seconds in (
+            (polling, 20),
+            (sending, 15),
+            (results_back, 15),
+            (timers, 5),
+            (transcribing, 5),
+        ):
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
         await adapter.outbound.join(timeout=15)
