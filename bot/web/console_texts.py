@@ -128,6 +128,8 @@ def campaign_actions(t: Translator) -> dict[str, str]:
         "start_now": t.gettext("Start now (leave empty)"),
         "remind": t.gettext("Reminders after (e.g. 3d 7d)"),
         "max_reminders": t.gettext("At most this many reminders"),
+        "reminders_after": t.gettext("Reminders after"),
+        "quiet_hours": t.gettext("Quiet hours"),
         "quiet": t.gettext("Quiet hours (e.g. 20:00-08:00)"),
         "every_months": t.gettext("Repeat every … months (empty: once)"),
         "preview_title": t.gettext("Check before anything is sent"),
