@@ -172,3 +172,20 @@ async def test_deleting_an_answer_deletes_its_transcript(db: Database, tmp_path:
     async with db.transaction() as repo:
         await repo.delete_answer(run_id, "story")  # the question left the run's path
     assert await _rows(db) == []
+
+
+async def test_the_qdpx_audio_source_carries_its_transcript(db: Database, tmp_path: Path):
+    from tests.storage import exportdata as data
+    from tests.storage.test_export_qdpx import NS, Qdpx, export, q, seed_with_media
+
+    media = tmp_path / "media"
+    seeded = await seed_with_media(db, media)  # run A's voice note has a transcript
+    await export(db, data.FLOW_ID, tmp_path / "out.qdpx", media)
+    cases = Qdpx(tmp_path / "out.qdpx").cases()  # validated against the REFI-QDA schema
+    p1, p2 = seeded.pseudonyms["p1"], seeded.pseudonyms["p2"]
+    [audio1] = [s for s in cases[p1]["sources"] if s.tag == q("AudioSource")]
+    [transcript] = audio1.findall("q:Transcript", NS)
+    assert transcript.find("q:PlainTextContent", NS).text == data.TRANSCRIPT_TEXT
+    assert transcript.get("guid") and "transcript" in transcript.get("name")
+    [audio2] = [s for s in cases[p2]["sources"] if s.tag == q("AudioSource")]
+    assert audio2.findall("q:Transcript", NS) == []  # run D's note was not transcribed
