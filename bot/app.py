@@ -15,6 +15,7 @@ from bot.services.campaigns import CampaignRunner
 from bot.services.catalog import FlowCatalog
 from bot.services.flood import FloodGuard
 from bot.services.results_outbox import ResultsRunner
+from bot.services.retention import start_sweep
 from bot.services.transcripts import start_worker
 from bot.services.wiring import build_dispatcher
 from bot.settings import Settings, SettingsError
@@ -117,6 +118,7 @@ async def serve(settings: Settings) -> None:
         sending = asyncio.create_task(OutboxSender(adapter, adapter.campaigns).run(stop))
         results_back = asyncio.create_task(ResultsSender(adapter, adapter.results).run(stop))
         timers = asyncio.create_task(adapter.timers.run(stop))
+        retaining = start_sweep(db, settings.flows_dir, settings.media_dir, stop)
         transcribing = start_worker(
             settings.transcribe_model, settings.transcribe_threads, db, settings.media_dir, stop
         )
@@ -132,6 +134,7 @@ async def serve(settings: Settings) -> None:
             (sending, 15),
             (results_back, 15),
             (timers, 5),
+            (retaining, 5),
             (transcribing, 5),
         ):
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):

@@ -12,6 +12,7 @@ from bot.cli_campaigns import campaign_app, groups_app
 from bot.cli_common import _confirm, _database_errors, _fail, _settings, _with_db
 from bot.cli_export import export_app
 from bot.cli_results import results_app
+from bot.cli_retention import retention
 from bot.cli_transcribe import transcribe_model
 from bot.cli_translations import translations
 from bot.settings import Settings, SettingsError
@@ -35,6 +36,7 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(export_app, name="export")
 app.add_typer(results_app, name="results")
 app.command("translations")(translations)
+app.command("retention")(retention)
 app.command("transcribe-model")(transcribe_model)
 
 
