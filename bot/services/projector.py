@@ -16,6 +16,8 @@ import segno
 from bot.i18n import negotiate
 from bot.services import staff
 from bot.services.poll_views import SESSION_PREFIX, results, spec_of
+from bot.services.results_back import poll_table
+from bot.services.small_cells import DEFAULT_MIN_CELL_SIZE
 from storage import polls as queries
 from storage import projector as projector_queries
 from storage import questions as question_queries
@@ -46,8 +48,9 @@ class Bar:
     """One answer of a poll with its count and share of the voters."""
 
     label: str
-    count: int
-    share: float  # 0..1 of the voters (several choices each: the shares add up to more)
+    count: int | None  # None: fewer than k people (small-cell suppression)
+    share: float | None  # 0..1 of the voters (several choices each: the shares add up to
+    # more); None when it may not be shown (it would give a hidden count back)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class PollView:
     hidden: bool = False
     choices: tuple[str, ...] = ()
     final: bool = False  # the poll is closed: this is its result
+    # Small-cell suppression: k when anything is hidden (0: nothing), and whether `voters`
+    # is exact or only a lower bound (0: fewer than k voted).
+    fewer_than: int = 0
+    voters_exact: bool = True
 
     def word_size(self, bar: Bar) -> int:
         """1..WORD_SIZES: how large a word of the cloud is drawn."""
@@ -94,9 +101,11 @@ class QuestionView:
     upvotes: int
 
 
-async def poll_view(repo: Repo, session_id: int) -> PollView | None:
+async def poll_view(repo: Repo, session_id: int, k: int = 1) -> PollView | None:
     """The session's open poll with its current results, else the final result of its last
-    poll; None before the first poll. A poll that hides its results shows none while open."""
+    poll; None before the first poll. A poll that hides its results shows none while open.
+    Cells of fewer than `k` voters are hidden (bot.services.small_cells; the Projector passes
+    BACKBONE_MIN_CELL_SIZE)."""
     poll = await projector_queries.latest_poll_of(repo, session_id)
     if poll is None:
         return None
@@ -110,15 +119,15 @@ async def poll_view(repo: Repo, session_id: int) -> PollView | None:
             poll.id, spec.question, kind, (), res.voters, None, spec.min_label, spec.max_label,
             hidden=True, choices=choices,
         )  # fmt: skip
-    bars = tuple(
-        Bar(label, count, count / res.voters if res.voters else 0.0) for label, count in res.rows
-    )
+    table = poll_table(spec, res, k)
+    bars = tuple(Bar(c.label, c.count, table.share(c)) for c in table.cells)
     mean = None
-    if kind == "scale" and res.voters:
+    if kind == "scale" and res.voters and not table.suppressed:  # a mean gives cells back
         mean = sum(int(label) * count for label, count in res.rows) / res.voters
     return PollView(
-        poll.id, spec.question, kind, bars, res.voters, mean, spec.min_label, spec.max_label,
-        final=final,
+        poll.id, spec.question, kind, bars, table.scale, mean, spec.min_label, spec.max_label,
+        final=final, fewer_than=table.k if table.suppressed else 0,
+        voters_exact=table.answered is not None,
     )  # fmt: skip
 
 
@@ -138,6 +147,8 @@ class Projector:
     bot_username: str = "backbone_bot"
     # With the stream looking every 0.5 s: a vote is on screen within about 0.75 s.
     max_age: float = 0.25
+    # Small-cell suppression of what the room sees (BACKBONE_MIN_CELL_SIZE).
+    min_cell_size: int = DEFAULT_MIN_CELL_SIZE
     _cache: dict[str, tuple[float, ProjectorView | None]] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -158,7 +169,7 @@ class Projector:
                 link,
                 locale,
                 joined,
-                await poll_view(repo, session.id),
+                await poll_view(repo, session.id, self.min_cell_size),
                 await questions_view(repo, session.id),
             )
 

@@ -83,7 +83,9 @@ async def start_web(settings, db, bot_username: str, webhook=None) -> WebServer 
 
     if settings.web_port == 0:
         return None
-    projector = Projector(db, settings.default_locale, bot_username)
+    projector = Projector(
+        db, settings.default_locale, bot_username, min_cell_size=settings.min_cell_size
+    )
     web = WebServer(
         create_app(
             projector,

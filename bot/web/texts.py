@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Translator
 from bot.services.projector import PollView
+from bot.services.small_cells import fewer_than
 
 
 def labels(t: Translator) -> dict[str, str]:
@@ -33,8 +34,26 @@ def counts(
     }
     if poll is not None:
         out["voters"] = t.ngettext("{n} vote", "{n} votes", poll.voters).format(n=poll.voters)
+        out |= _suppressed(t, poll)
         if poll.mean is not None:
             out["mean"] = t.gettext("Average: {mean}").format(mean=t.number(round(poll.mean, 1)))
+    return out
+
+
+def _suppressed(t: Translator, poll: PollView) -> dict[str, str]:
+    """Small-cell suppression's texts: "fewer than 5", and the voters as a bound."""
+    if not poll.fewer_than:
+        return {}
+    k, n = poll.fewer_than, poll.voters
+    out = {"fewer": fewer_than(k, t), "words_hidden": t.gettext(
+        "Words named by fewer than {k} people are not shown."
+    ).format(k=k)}  # fmt: skip
+    if not poll.voters_exact:
+        out["voters"] = (
+            t.ngettext("at least {n} vote", "at least {n} votes", n).format(n=n)
+            if n
+            else t.gettext("fewer than {k} votes").format(k=k)
+        )
     return out
 
 

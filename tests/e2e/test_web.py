@@ -32,7 +32,8 @@ def free_port() -> int:
 def web_bot(fake_api, bot_env, tmp_path) -> Iterator[tuple[BotProcess, str]]:
     """A running bot with its web server on a free port, and the server's base URL."""
     port = free_port()
-    env = {**bot_env, "BACKBONE_WEB_PORT": str(port)}
+    # These pages count single votes; small cells are hidden in test_results_back.py.
+    env = {**bot_env, "BACKBONE_WEB_PORT": str(port), "BACKBONE_MIN_CELL_SIZE": "1"}
     process = BotProcess(fake_api, env, tmp_path)
     process.start()
     try:

@@ -90,7 +90,8 @@ class Web:
 
     def __init__(self, url: str, max_age: float = 0.0) -> None:
         self.db = Database(url)
-        self.projector = Projector(self.db, "de", "test_bot", max_age=max_age)
+        # Single votes are counted here; small cells: tests/unit/test_projector_cells.py.
+        self.projector = Projector(self.db, "de", "test_bot", max_age=max_age, min_cell_size=1)
         self.app = create_app(self.projector, url, poll_every=0.05)
         transport = httpx.ASGITransport(app=self.app)
         self.client = httpx.AsyncClient(transport=transport, base_url="http://projector")
