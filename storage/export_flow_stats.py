@@ -34,6 +34,7 @@ from storage.export_stats import (
     STATS_FORMATS,
     Column,
     StatsWriter,
+    file_cells,
     file_names,
     stats_available,
     write_stats,
@@ -165,7 +166,8 @@ def _write_votes(output: Path, fmt: str, code: str, votes: list, summary: list) 
     columns = [Column(names[c.name], c.kind, c.label, c.codes, c.labels, False) for c in columns]
     files = _FileSet([output, summary_path(output)])
     try:
-        write_stats(_part(output), fmt, columns, votes, f"session {code}")
+        cells = file_cells(columns, votes, fmt)
+        write_stats(_part(output), fmt, columns, cells, f"session {code}")
         with csv_file(_part(files.paths[1])) as fh:
             out = csv.writer(fh)
             out.writerow(list(SUMMARY_COLUMNS))

@@ -165,12 +165,18 @@ def _value_labels(column: Column, fmt: str) -> dict[Any, str]:
     return labels
 
 
-def _frame(columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str) -> Any:
+def file_cells(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str
+) -> list[list[Any]]:
+    """The rows' cells as the file's, column by column."""
+    return [[stats_value(c, row[i], fmt) for row in rows] for i, c in enumerate(columns)]
+
+
+def _frame(columns: Sequence[Column], by_column: list[list[Any]], fmt: str) -> Any:
     import pandas as pd
 
     data: dict[str, Any] = {}
-    for i, column in enumerate(columns):
-        cells = [stats_value(column, row[i], fmt) for row in rows]
+    for column, cells in zip(columns, by_column, strict=True):
         if column.kind in NUMERIC and fmt == "sav":
             data[column.name] = pd.Series(cells, dtype="float64")
         elif column.kind in NUMERIC and all(not isinstance(c, str) for c in cells):
@@ -187,14 +193,16 @@ def _frame(columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str) -
 
 
 def write_stats(
-    path: Path, fmt: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], title: str
+    path: Path, fmt: str, columns: Sequence[Column], by_column: list[list[Any]], title: str
 ) -> None:
-    """Write the rows as an SPSS or Stata file at `path` (names as in `columns`)."""
+    """Write the cells (file_cells) as an SPSS or Stata file at `path` (names as in
+    `columns`)."""
     try:
         import pyreadstat
     except ImportError:
         raise ExportRefused(STATS_EXTRA) from None
-    frame = _frame(columns, rows, fmt)
+    frame = _frame(columns, by_column, fmt)
+    del by_column[:]  # the frame holds them now
     labels = {c.name: safe_text(c.label) or None for c in columns}
     values = {c.name: safe_text(_value_labels(c, fmt)) for c in columns if c.kind in NUMERIC}
     values = {name: found for name, found in values.items() if found}
@@ -237,6 +245,21 @@ def stats_available() -> bool:
     return True
 
 
+MISSING_NOTE = (
+    "Missing answers in numeric variables: "
+    + ", ".join(f"{m.spss} {m.label}" for m in MARKERS)
+    + " (.sav: user-missing values, the range -3 to -1), or "
+    + ", ".join(f".{m.stata} {m.label}" for m in MARKERS)
+    + " (.dta: extended missing values); all with value labels. Text variables are empty "
+    "and dates system-missing for every kind of missing."
+)
+
+
+def missing_note() -> dict[str, Any]:
+    """The codebook entry telling how the file codes missing answers."""
+    return {"variable": "_missing_values", "type": "note", "description": MISSING_NOTE}
+
+
 class StatsWriter(_FileSet):
     """An ExportWriter for .sav/.dta: rows collected (typed), written at finish under the
     .part name, with the codebook as CSV beside it (storage.export_writers.CsvWriter's)."""
@@ -251,11 +274,13 @@ class StatsWriter(_FileSet):
         self.output, self.fmt, self.title = output, fmt, title
         self.names = file_names([c.name for c in columns])
         self.columns = [replace(c, name=self.names[c.name]) for c in columns]
-        self.rows: list[Sequence[Any]] = []
+        # The file's cells column by column, converted as the rows come.
+        self.cells: list[list[Any]] = [[] for _ in columns]
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Keep the typed rows until finish."""
-        self.rows.extend(rows)
+        """Convert the typed rows and keep them until finish."""
+        for i, column in enumerate(self.columns):
+            self.cells[i].extend([stats_value(column, row[i], self.fmt) for row in rows])
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the data file and the codebook CSV."""
@@ -263,13 +288,12 @@ class StatsWriter(_FileSet):
 
         from storage.export_writers import codebook_cell, csv_cell, csv_file
 
-        write_stats(_part(self.output), self.fmt, self.columns, self.rows, self.title)
-        self.rows = []
+        write_stats(_part(self.output), self.fmt, self.columns, self.cells, self.title)
         # The codebook says under which name each column is in the file.
         columns = [codebook_columns[0], "name_in_file", *codebook_columns[1:]]
         with csv_file(_part(self.codebook_path)) as fh:
             out = csv.writer(fh)
             out.writerow(columns)
-            for entry in codebook:
+            for entry in [missing_note(), *codebook]:
                 entry = {**entry, "name_in_file": self.names.get(entry.get("variable", ""))}
                 out.writerow([csv_cell(codebook_cell(entry.get(c))) for c in columns])
