@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import sys
@@ -48,6 +49,7 @@ from bench.polls import (
     STEP_TIMEOUT,
     THREADS,
     Plan,
+    Voting,
     check_votes,
     join_everyone,
     ms_summary,
@@ -237,6 +239,8 @@ class Run:
     consoles: Consoles | None
     slip: float
     errors: list[str]
+    voting: Voting
+    refused: list[str]
 
 
 @contextmanager
@@ -298,6 +302,8 @@ def room(args: argparse.Namespace, workdir: Path) -> Run:
             consoles,
             voting.max_slip,
             watchers.errors,
+            voting,
+            [f"{e.method}: {e.description}" for e in server.errors],
         )
 
 
@@ -332,6 +338,16 @@ def report(args: argparse.Namespace, run: Run, anchor_ms: list[float]) -> str:
         f"votes cast {args.participants} · stored {run.stored} · latest tap "
         f"{run.slip * 1000:.0f} ms behind its schedule",
     ]
+    v = run.voting
+    if v.busy > 0:
+        load = f" · the machine {v.machine[0] / v.machine[1]:.0%} busy" if v.machine[1] else ""
+        lines.append(
+            f"cpu from first tap to last ack ({v.busy:.1f} s): bot {v.bot_cpu / v.busy:.0%} · "
+            f"fake API + people + streams {v.own_cpu / v.busy:.0%} (100% = one core){load} "
+            f"({os.cpu_count()} cores)"
+        )
+    if run.refused:
+        lines.append(f"the fake API refused {len(run.refused)} calls; first: {run.refused[0]}")
     if run.errors:
         lines.append(f"stream errors: {run.errors[:3]}")
     return "\n".join(lines)
