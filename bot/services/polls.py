@@ -350,8 +350,6 @@ class PollDesk(GroupPolls, Voting):
                 t.gettext("You joined “{title}”. The questions will appear here.").format(
                     title=session.title
                 )
-                + "\n"
-                + t.gettext("A question for the room? /ask <your question>; /questions lists them.")
             )
             return True
         in_run = await ctx.repo.open_run(ctx.participant.id) is not None

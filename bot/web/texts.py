@@ -21,6 +21,7 @@ def labels(t: Translator) -> dict[str, str]:
         "hidden": t.gettext("The results are shown when the poll closes."),
         "final": t.gettext("Final result"),
         "questions": t.gettext("Questions from the room"),
+        "how_to_ask": t.gettext("Questions for the room: send /ask and your question to the bot."),
     }
 
 
