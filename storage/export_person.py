@@ -11,14 +11,17 @@ Sheets, in this order:
 * `codebook`: every column of the joined sheet and of the instrument sheets.
 
 Streamed: every instrument is read one person after the other in pseudonym order
-(storage.export_person_sources), first sheet by sheet, then all at once merged by pseudonym
-for the joined sheet, and each row goes into the zip as it is made, so memory stays flat.
+(storage.export_person_sources), all at once, merged by pseudonym; each person's rows go
+into the joined sheet and their instruments' sheets as they are made (the instruments'
+sheets through temporary files, copied into the zip at the end), so memory stays flat.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -111,20 +114,49 @@ def _check_rows(sheet: Sheet, more: int) -> None:
         )
 
 
-async def _write_instrument(db: Database, sheet: Sheet, instrument: Instrument) -> set[str]:
-    """The instrument's own sheet; returns the pseudonyms in it."""
-    sheet.start(widths(sheet.columns, []))
-    people: set[str] = set()
-    async for pseudonym, rows, _ in instrument.people(db):
-        _check_rows(sheet, len(rows))
-        sheet.write(rows)
-        people.add(pseudonym)
-    sheet.close()
-    return people
+class _Kept:
+    """A sheet's temporary file that survives the sheet's close (until it is copied)."""
+
+    def __init__(self) -> None:
+        self.raw = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the spool)
+
+    def write(self, data: bytes) -> int:
+        return self.raw.write(data)
+
+    def close(self) -> None:
+        """Kept: the spool copies it into the workbook, then closes it."""
 
 
-async def merged(db: Database, instruments: Sequence[Instrument]) -> AsyncIterator[list[str]]:
-    """The joined sheet's rows: the instruments' people merged by pseudonym."""
+class _Spool:
+    """Stands in for the zip while the instruments' sheets are written at the same time as
+    the joined sheet (a zip takes one open entry at a time): each goes to a temporary file
+    and is copied into the workbook when all are done."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, _Kept] = {}
+
+    def open(self, name: str, mode: str = "w", force_zip64: bool = False) -> _Kept:
+        self.files[name] = kept = _Kept()
+        return kept
+
+    def copy_into(self, book: Any) -> None:
+        for name, kept in self.files.items():
+            kept.raw.seek(0)
+            with book.open(name, "w", force_zip64=True) as target:
+                shutil.copyfileobj(kept.raw, target, 1 << 20)
+            kept.raw.close()
+
+    def discard(self) -> None:
+        for kept in self.files.values():
+            kept.raw.close()
+
+
+Merged = tuple[list[str], list[tuple[int, list[str]]]]
+
+
+async def merged(db: Database, instruments: Sequence[Instrument]) -> AsyncIterator[Merged]:
+    """Person by person in pseudonym order, the instruments merged: their joined sheet
+    row, and (instrument index, rows of its sheet) of each instrument they are in."""
     async with contextlib.AsyncExitStack() as stack:
         streams = [
             await stack.enter_async_context(contextlib.aclosing(i.people(db))) for i in instruments
@@ -132,44 +164,55 @@ async def merged(db: Database, instruments: Sequence[Instrument]) -> AsyncIterat
         heads = [await anext(s, None) for s in streams]
         while any(h is not None for h in heads):
             pseudonym = min(h[0] for h in heads if h is not None)
-            row = [text_cell(pseudonym)]
+            row, parts = [text_cell(pseudonym)], []
             for n, instrument in enumerate(instruments):
                 head = heads[n]
                 if head is not None and head[0] == pseudonym:
                     row.extend(head[2])
+                    parts.append((n, head[1]))
                     heads[n] = await anext(streams[n], None)
                 else:
                     row.extend([_BLANK] * len(instrument.joined))
-            yield row
+            yield row, parts
+
+
+async def _write_data(db: Database, joined: Sheet, sheets: list[Sheet], instruments) -> int:
+    """The joined sheet and the instruments' sheets in one pass; returns the people."""
+    people = 0
+    async for row, parts in merged(db, instruments):
+        people += 1
+        _check_rows(joined, 1)
+        joined.write(["".join(row)])
+        for n, rows in parts:
+            _check_rows(sheets[n], len(rows))
+            sheets[n].write(rows)
+    return people
 
 
 async def _write_book(
     db: Database, book: Any, instruments: list[Instrument], names: list[str]
 ) -> tuple[list[tuple[str, Sheet]], int]:
     """Every sheet; returns them in workbook order and how many people were exported."""
-    sheets: list[tuple[str, Sheet]] = []
-    people: set[str] = set()
-    # A zip takes one open entry at a time: the joined sheet (number 1, first in the
-    # workbook) is written after the instruments' sheets.
-    for n, (instrument, name) in enumerate(zip(instruments, names, strict=True), start=2):
-        sheet = Sheet(book, n, instrument.columns)
-        people |= await _write_instrument(db, sheet, instrument)
-        sheets.append((name, sheet))
-    joined = Sheet(book, 1, joined_columns(instruments))
-    sheets.insert(0, (JOINED, joined))
-    joined.start(widths(joined.columns, []))
-    async for row in merged(db, instruments):
-        _check_rows(joined, 1)
-        joined.write(["".join(row)])
-    joined.close()
+    spool = _Spool()
+    try:
+        sheets = [Sheet(spool, n, i.columns) for n, i in enumerate(instruments, start=2)]
+        joined = Sheet(book, 1, joined_columns(instruments))
+        for sheet in (joined, *sheets):
+            sheet.start(widths(sheet.columns, []))
+        people = await _write_data(db, joined, sheets, instruments)
+        for sheet in (joined, *sheets):
+            sheet.close()
+        spool.copy_into(book)
+    finally:
+        spool.discard()
     book_rows = codebook_rows(instruments, names)
-    codebook = Sheet(book, len(sheets) + 1, CODEBOOK_COLUMNS)
+    codebook = Sheet(book, len(sheets) + 2, CODEBOOK_COLUMNS)
     codebook.start(widths(CODEBOOK_COLUMNS, book_rows))
     codebook.write(["".join(row) for row in book_rows])
     codebook.close()
-    sheets.append((CODEBOOK, codebook))
-    finish_book(book, sheets)
-    return sheets, len(people)
+    named = [(JOINED, joined), *zip(names, sheets, strict=True), (CODEBOOK, codebook)]
+    finish_book(book, named)
+    return named, people
 
 
 async def export_person_level(
