@@ -123,12 +123,22 @@ def _numeric(column: Column, value: Any, fmt: str) -> Any:
     if value is None:
         return None
     if column.kind == "code":
-        return column.codes.get(str(value))
+        return _code(column, str(value))
     if column.kind == "yesno":
         return 1 if value in ("yes", True) else 0 if value in ("no", False) else None
     if isinstance(value, bool):
         return int(value)
     return value if isinstance(value, int | float) else _number(value)
+
+
+def _code(column: Column, code: str) -> int:
+    """The integer code of a choice; a code no version offers (kept in an old answer) gets
+    the next free number, labelled with itself, rather than being lost."""
+    found = column.codes.get(code)
+    if found is None:
+        found = column.codes[code] = max(column.codes.values(), default=0) + 1
+        column.labels[found] = code
+    return found
 
 
 def _number(value: Any) -> float | None:

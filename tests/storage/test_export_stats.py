@@ -271,3 +271,16 @@ async def test_poll_votes_read_back_as_the_csv_export(db: Database, tmp_path: Pa
                 assert got == row[column], (fmt, i, column, got, row[column])
         labels = meta.variable_value_labels["anonymous"]
         assert set(labels.values()) == {"anonymous", "pseudonymous"}
+
+
+def test_a_code_no_version_offers_keeps_its_own_number_and_label() -> None:
+    from storage.export_stats import NOT_ASKED, SKIPPED, Column, stats_value
+
+    plan = Column("plan", "code", "Plan?", codes={"training": 1}, labels={1: "Ausbildung"})
+    assert stats_value(plan, "training", "sav") == 1
+    assert stats_value(plan, "gap_year", "sav") == 2  # stored by an older, lost version
+    assert plan.labels[2] == "gap_year" and stats_value(plan, "gap_year", "dta") == 2
+    assert stats_value(plan, SKIPPED, "sav") == -1 and stats_value(plan, NOT_ASKED, "dta") == "b"
+    run_id = Column("run_id", "int", "Run", answers=False)
+    assert stats_value(run_id, NOT_ASKED, "sav") is None  # run cells: system-missing
+    assert stats_value(Column("t", "text"), "a\ud83d", "sav") == "a\ufffd"
