@@ -303,3 +303,19 @@ async def test_campaigns_create_stores_the_period_and_waves_keep_it(db: Database
         campaign.status = "running"  # as the bot sets it at the start
         waves = await finish_due(repo, campaign.deadline + timedelta(days=1), None)
     assert [w.retain_identity_months for w in waves] == [18]
+
+
+async def test_a_path_outside_the_media_dir_is_never_deleted(db: Database, tmp_path: Path):
+    media = tmp_path / "media"
+    media.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not media", encoding="utf-8")
+    world = World()
+    await seed_flows(db, world)
+    await add_person(db, world, "ada", 0)
+    evil = {"file_id": "x", "path": "../outside.txt"}
+    await add_run(db, world, "ada", "ada", INTERVIEW, "complete", NOW - 30 * MONTH, {"v": evil})
+    [report] = await cases.apply(db, RULES, media, now=NOW)
+    assert (report.identity_links, report.media_files, report.media_deleted) == (1, 1, 0)
+    assert outside.read_text(encoding="utf-8") == "not media"
+    assert list((await _media_answers(db)).values()) == [REMOVED]
