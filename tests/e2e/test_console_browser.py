@@ -107,9 +107,11 @@ def test_console_in_chromium(
     page.click("text=Sessions and polls")
     shoot(page, "sessions")
     page.click(f"text={code}")
-    page.wait_for_selector("img.chart")
-    loaded = page.eval_on_selector("img.chart", "img => img.complete && img.naturalWidth > 0")
-    assert loaded
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.chart');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=10000,
+    )
     shoot(page, "session")
 
     # An export, downloaded: the very bytes the CLI writes.
