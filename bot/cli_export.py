@@ -41,6 +41,11 @@ class PollExportFormat(StrEnum):
     dta = "dta"
 
 
+class Period(StrEnum):
+    half_years = "half-years"
+    months = "months"
+
+
 class PanelFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
@@ -342,6 +347,14 @@ def export_panel(
             "long: one row per person and wave, with a `wave` column.",
         ),
     ] = Layout.wide,
+    period: Annotated[
+        Period,
+        typer.Option(
+            "--period",
+            help="The wave of a run outside any campaign: the half-year it started in "
+            "(2026-H2, default) or its month (2026-11). A campaign is always one wave.",
+        ),
+    ] = Period.half_years,
     format: Annotated[
         PanelFormat | None,
         typer.Option("--format", help=FORMAT_HELP.format(names=".csv, .xlsx, .json, .sav or .dta")),
@@ -362,8 +375,11 @@ def export_panel(
     sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
     _need_stats(fmt)
     options = {"raw_csv": raw_csv, "delimiter": sep, "force": force, "empty_ok": empty_ok}
+    options["period"] = period.value
     with progress_bar("exporting") as tick:
         _run_export(
             lambda db: write_panel(db, flow, fmt, layout.value, output, **options, progress=tick)
         )
+
+
 import bot.cli_export_person  # noqa: E402, F401 (registers `backbone export person-level`)

@@ -1,7 +1,8 @@
 """Panel exports: a flow's runs linked across waves by pseudonym (`backbone export panel`).
 
 A wave is one round of the flow: the run's campaign, or, for a run outside any campaign, the
-half-year the run started in (UTC), named like `2026-H2`. Waves are numbered w1, w2, ... by
+half-year the run started in (UTC), named like `2026-H2` (`period="months"`: the month,
+`2026-11`). Waves are numbered w1, w2, ... by
 their first run's start. A person with more than one run in a wave is represented by the
 newest (highest run id).
 
@@ -73,11 +74,19 @@ def half_year(stamp: str) -> str:
     return f"{stamp[:4]}-H{1 if int(stamp[5:7]) <= 6 else 2}"
 
 
-def wave_key(row: Sequence[Any]) -> Any:
-    """The wave of a streamed run row (campaign id, else half-year of its start)."""
+def month(stamp: str) -> str:
+    """The named period with `--period months`: `2026-11`."""
+    return stamp[:7]
+
+
+PERIODS = {"half-years": half_year, "months": month}
+
+
+def wave_key(row: Sequence[Any], period: str = "half-years") -> Any:
+    """The wave of a streamed run row (campaign id, else the period of its start, UTC)."""
     if row[CAMPAIGN] is not None:
         return ("campaign", row[CAMPAIGN])
-    return ("period", half_year(iso_stamp(row[STARTED]) or "0000-01"))
+    return ("period", PERIODS[period](iso_stamp(row[STARTED]) or "0000-01"))
 
 
 def _month(column: Any, dialect: str) -> Any:
@@ -86,7 +95,9 @@ def _month(column: Any, dialect: str) -> Any:
     return func.substr(column, 1, 7)
 
 
-async def load_waves(db: Database, version_ids: Sequence[int]) -> list[Wave]:
+async def load_waves(
+    db: Database, version_ids: Sequence[int], period: str = "half-years"
+) -> list[Wave]:
     """The flow's waves in order, each with the versions its runs used."""
     async with reading(db) as conn:
         month = _month(Run.started_at, conn.dialect.name)
@@ -104,7 +115,7 @@ async def load_waves(db: Database, version_ids: Sequence[int]) -> list[Wave]:
             start = iso_utc(starts.get(campaign_id)) if starts.get(campaign_id) else None
             name = f"campaign {campaign_id}" + (f" ({start[:10]})" if start else "")
         else:
-            key = ("period", half_year(f"{ym}-01"))
+            key = ("period", PERIODS[period](f"{ym}-01"))
             name = key[1]
         first = iso_stamp(first) or ""
         wave = waves.setdefault(key, Wave(key, name, first))
@@ -137,8 +148,10 @@ async def stream_panel(
 class PanelRows:
     """Typed rows of a panel from the streamed runs (one person at a time)."""
 
-    def __init__(self, plan: Plan, waves: list[Wave], layout: str) -> None:
-        self.plan, self.waves, self.layout = plan, waves, layout
+    def __init__(
+        self, plan: Plan, waves: list[Wave], layout: str, period: str = "half-years"
+    ) -> None:
+        self.plan, self.waves, self.layout, self.period = plan, waves, layout, period
         self.index = {w.key: i for i, w in enumerate(waves)}
         self.vars: list[VarColumns] = variable_columns(plan)
         block = [*run_columns(False), *(c for v in self.vars for c in v.columns())]
@@ -182,7 +195,8 @@ class PanelRows:
                 self._person(out)
                 self._who = run[PSEUDONYM]
             # Runs come in id order: a later run of the same wave replaces the earlier one.
-            self._mine[self.index[wave_key(run)]] = self._block(run, answers)
+            wave = self.index[wave_key(run, self.period)]
+            self._mine[wave] = self._block(run, answers)
 
     def feed(self, chunk: Sequence[Sequence[Any]]) -> list[list[Any]]:
         """Rows of the people complete before this chunk's last run."""
@@ -248,6 +262,7 @@ async def export_panel(
     force: bool = False,
     empty_ok: bool = False,
     progress: Any = None,
+    period: str = "half-years",
 ) -> list[Path]:
     """Write a flow's panel (pseudonyms only) and its codebook; returns the files written.
 
@@ -256,8 +271,8 @@ async def export_panel(
     cannot be written or a missing stats extra."""
     from storage.export import _versions
 
-    if fmt not in PANEL_FORMATS or layout not in ("wide", "long"):
-        raise ValueError(f"unknown panel format or layout: {fmt!r}, {layout!r}")
+    if fmt not in PANEL_FORMATS or layout not in ("wide", "long") or period not in PERIODS:
+        raise ValueError(f"unknown panel format, layout or period: {fmt!r}, {layout!r}, {period!r}")
     output = Path(output)
     refuse_existing(output_paths(fmt, output), force)
     versions = await _versions(db, flow_id, None)
@@ -265,8 +280,8 @@ async def export_panel(
         raise LookupError(f"no data for flow '{flow_id}'")
     plan = build_plan(flow_id, versions)
     ids = [v.id for v in versions]
-    waves = await load_waves(db, ids)
-    builder = PanelRows(plan, waves, layout)
+    waves = await load_waves(db, ids, period)
+    builder = PanelRows(plan, waves, layout, period)
     head = {"flow": flow_id, "exported_at": iso_utc(utcnow()), "layout": f"panel {layout}"}
     head["title"] = f"{flow_id} panel ({layout})"
     opts = {"raw_csv": raw_csv, "delimiter": delimiter}

@@ -67,6 +67,7 @@ async def seed_panel(db: Database) -> dict[str, Any]:
                 FLOW_ID, label, flow.content_hash(), flow.model_dump(mode="json")
             )
             versions[label] = row.id
+        out["versions"] = versions
         people = {}
         for n, key in enumerate(("p1", "p2", "p3"), start=1):
             made = await repo.add_participant(4000 + n, 4000 + n, f"Name{n}", None, "de")
@@ -363,3 +364,29 @@ async def test_without_the_stats_extra_one_line_and_exit_2(
         )
         refused(done, 2, "backbone-bot[stats]")
     assert not list(tmp_path.glob("*.sav")) and not list(tmp_path.glob("*.dta"))
+
+
+async def test_runs_outside_campaigns_by_half_year_or_by_month(db: Database, tmp_path: Path):
+    s = await seed_panel(db)
+    async with db.transaction() as repo:
+        p3 = await repo.participant_by_pseudonym(s["who"]["p3"])
+        later = await repo.add_run(p3.id, s["versions"]["2026-2"], "de", {})
+        later.started_at, later.status = at(5, 10, 2027), "complete"
+        await repo.save_answer(later.id, "plan", "training", False, "w", "de", at(5, 10, 2027))
+
+    def row_of_p3(path: Path) -> dict[str, str]:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return next(r for r in csv.DictReader(fh) if r["pseudonym"] == s["who"]["p3"])
+
+    await export_panel(db, FLOW_ID, "csv", "wide", tmp_path / "h.csv")
+    halves = row_of_p3(tmp_path / "h.csv")
+    assert halves["plan__w3"] == "training" and "plan__w4" not in halves  # the newer run
+    await export_panel(db, FLOW_ID, "csv", "wide", tmp_path / "m.csv", period="months")
+    months = row_of_p3(tmp_path / "m.csv")
+    assert (months["plan__w3"], months["plan__w4"]) == ("study", "training")
+    with open(tmp_path / "m.codebook.csv", encoding="utf-8-sig", newline="") as fh:
+        book = {e["variable"]: e for e in csv.DictReader(fh)}
+    assert book["run_id__w3"]["description"] == "w3 = 2027-02"
+    assert book["run_id__w4"]["description"] == "w4 = 2027-05"
+    with pytest.raises(ValueError):
+        await export_panel(db, FLOW_ID, "csv", "wide", tmp_path / "x.csv", period="weeks")
