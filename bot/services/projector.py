@@ -114,7 +114,7 @@ async def poll_view(repo: Repo, session_id: int, k: int = 1) -> PollView | None:
     kind = spec.type.value if spec.type.value in ("scale", "words") else "choice"
     final = poll.status != PollStatus.OPEN
     if spec.hide_results and not final:
-        choices = tuple(label for label, _ in res.rows) if kind != "words" else ()
+        choices = tuple(label for label, _ in res.rows) if kind == "choice" else ()
         return PollView(
             poll.id, spec.question, kind, (), res.voters, None, spec.min_label, spec.max_label,
             hidden=True, choices=choices,

@@ -63,6 +63,13 @@ async def test_hidden_results_then_the_final_result(db: Database) -> None:
         view = await poll_view(repo, session_id)
         assert view.final and not view.hidden and poll.status == PollStatus.CLOSED
         assert [(b.label, b.count) for b in view.bars] == [("Schulen", 2), ("Kammern", 1)]
+        scale = {"id": "poll", "type": "scale", "question": "Wie?", "min": 1, "max": 5}
+        repo.session.add(
+            Poll(session_id=session_id, spec={**scale, "hide_results": True}, opened_by="P-X")
+        )
+        await repo.session.flush()
+        view = await poll_view(repo, session_id)  # the newest poll: a hidden scale
+        assert view.hidden and view.kind == "scale" and view.choices == () and view.bars == ()
 
 
 async def test_questions_rank_by_upvotes_then_age_and_leave(db: Database, tmp_path: Path) -> None:
