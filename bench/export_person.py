@@ -1,0 +1,95 @@
+"""Person-level export benchmark: `backbone export person-level` beside the CSV and XLSX
+exports of the same rows.
+
+    python -m bench.export_person [--answers 100000] [--repeat 3] [--keep]
+
+The database is seeded like bench.export (one real run of the shipped `school-survey` flow,
+copied by plain SQL until there are N answers, one run per person). Then, taking turns
+--repeat times, each as a user runs it (a new process, start-up included), wall time and peak
+memory (ru_maxrss):
+
+- `backbone export --flow school-survey -o out.csv` (wide: one row per run), the anchor;
+- the same to out.xlsx;
+- `backbone export person-level -o people.xlsx`: the flow's sheet (the same rows), the
+  joined sheet (one row per person: here again the same rows) and the codebook.
+
+Exit status 0 unless the run itself broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench.common import run_in_workdir
+from bench.export import FLOW, copy_run, real_run, sizes, timed
+from storage.migrate import upgrade
+
+NAMES = ("csv", "xlsx", "person-level")
+
+
+def one_size(workdir: Path, answers: int, repeat: int) -> dict:
+    """Seed `answers` answers, then time the three exports."""
+    path = workdir / f"bench-{answers}.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    run_id = asyncio.run(real_run(url))
+    started = time.perf_counter()
+    copy_run(path, run_id, answers)
+    seeded = time.perf_counter() - started
+    env = {**os.environ, "BACKBONE_DATABASE_URL": url, "BACKBONE_DATA_DIR": str(workdir)}
+    bot = [sys.executable, "-m", "bot", "export"]
+    flow = [*bot, "--flow", FLOW, "--force", "-o"]
+    commands = {
+        "csv": [*flow, str(workdir / "out.csv")],
+        "xlsx": [*flow, str(workdir / "out.xlsx")],
+        "person-level": [*bot, "person-level", "--force", "-o", str(workdir / "people.xlsx")],
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            runs[name].append(timed(argv, None, env, 0))
+    figures: dict = {"answers": answers, "seed": seeded}
+    for name, measured in runs.items():
+        figures[name] = (min(w for w, _ in measured), max(m for _, m in measured))
+    return figures
+
+
+def report(results: list[dict]) -> str:
+    """The figures as a table, each export against the CSV."""
+    lines = ["answers    export         wall s  peak MB  vs CSV"]
+    for r in results:
+        anchor = r["csv"][0]
+        for name in NAMES:
+            wall, peak = r[name]
+            ratio = "" if name == "csv" else f"{wall / anchor:5.2f}×"
+            lines.append(f"{r['answers']:>9,}  {name:<13} {wall:7.2f}  {peak:7.0f}  {ratio}")
+    lines.append(
+        "(each `backbone export …` in a new process, the fastest of --repeat runs taking "
+        "turns; peak = its ru_maxrss)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every size, then print the table."""
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.export_person", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--answers", type=sizes, default=[100_000])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each command; the fastest")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = ap.parse_args(argv)
+
+    def bench(workdir: Path) -> str:
+        return report([one_size(workdir, n, args.repeat) for n in args.answers])
+
+    return run_in_workdir("bench-export-person-", args, bench)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
