@@ -83,3 +83,10 @@ def test_refusals_are_translated_and_keep_their_values(locale):
     assert "4" in text and "running" in text
     if locale != "en":
         assert text != refusal_text(Refused("campaign_open", id=4, status="running"), EN)
+
+
+def test_staff_help_names_the_command_participants_help_does_not():
+    from bot.services.routers.texts import help_text
+
+    assert "/results campaign <id>" in help_text(EN, "facilitator")
+    assert "/results" not in help_text(EN, "participant")

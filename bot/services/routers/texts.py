@@ -41,6 +41,10 @@ def help_text(t: Translator, role: str = "participant") -> str:
             "",
             t.gettext("For the backbone team:"),
             t.gettext("/whoami – your pseudonym and role"),
+            t.gettext(
+                "/results campaign <id> | session <CODE> – send the results back to the "
+                "people who took part"
+            ),
         ]
     if role == "admin":
         lines += [
