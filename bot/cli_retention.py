@@ -28,7 +28,10 @@ def _line(report, zone) -> str:
         f"{_plural(report.media_files, 'media file')}"
     )
     if report.kept:
-        line += f" ({report.kept} keep their link: an open or newer run, or staff)"
+        line += (
+            f" ({report.kept} keep their link: an open or newer run, a campaign message "
+            "still to be sent, or a staff role)"
+        )
     return line
 
 
