@@ -15,6 +15,7 @@ from sqlalchemy import select
 from storage.models import Transcript
 from tests.e2e.conftest import backbone_command
 from tests.e2e.helpers import _query, act, answer_map, onboard
+from tests.e2e.test_trust_data import bytes_found
 from tests.speech import model_dir, voice_note
 
 pytestmark = pytest.mark.e2e
@@ -101,4 +102,7 @@ def test_a_spoken_german_voice_note_is_transcribed_exported_shown_and_deleted(
     act(lea, lambda: lea.send("/delete"), "🗑")
     act(lea, lambda: lea.press("🗑"), "gelöscht")
     assert _transcripts(migrated_url) == []
+    if migrated_url.startswith("sqlite"):
+        # Not even the bytes stay behind in the database file or its write-ahead log.
+        assert bytes_found(migrated_url, [heard.text]) == set()
     assert "voice notes are transcribed with whisper" in bot.log()
