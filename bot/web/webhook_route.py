@@ -7,15 +7,22 @@ size (413), then awaits the intake, whose status is the answer — 200 only once
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+log = logging.getLogger(__name__)
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's updates are a few kilobytes; a message is at most 4096 characters.
 MAX_UPDATE_BYTES = 1024 * 1024
+# A refused request is logged at most this often (a proxy dropping the header shows up;
+# someone probing the address cannot fill the log).
+REFUSAL_LOG_EVERY = 60.0
 
 
 class Webhook(Protocol):
@@ -31,8 +38,18 @@ class Webhook(Protocol):
 def webhook_route(hook: Webhook) -> Route:
     """POST <the webhook URL's path>: one update from Telegram."""
 
+    last_logged = [float("-inf")]
+
     async def endpoint(request: Request) -> Response:
         if not hook.secret_ok(request.headers.get(SECRET_HEADER)):
+            now = time.monotonic()
+            if now - last_logged[0] >= REFUSAL_LOG_EVERY:
+                last_logged[0] = now
+                missing = SECRET_HEADER not in request.headers
+                log.warning(
+                    "webhook: refused an update request %s the secret token (403)",
+                    "without" if missing else "with a wrong",
+                )
             return Response(status_code=403)
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit() or int(declared) > MAX_UPDATE_BYTES:

@@ -88,6 +88,7 @@ def test_registration_and_requests_without_the_secret_are_refused(hooked, fake_a
     assert httpx.post(url, content=huge, headers={HEADER: SECRET}).status_code == 413
     assert httpx.get(url).status_code == 405  # only POST
     assert participants(migrated_url) == 0
+    assert bot.log().count("webhook: refused an update request") == 1  # at most once a minute
     assert fake_api.chats.get(777) is None or not fake_api.chats[777].messages
 
     # An update the library cannot read is answered 200 (or Telegram would resend it for
