@@ -55,9 +55,11 @@ class TranscriptWorker:
                 done += await self._one(item)
 
     async def _one(self, item: Pending) -> int:
-        audio = self.media_dir / item.path
+        root = self.media_dir.resolve()
+        audio = (root / item.path).resolve()
         heard, error = None, None
-        if not audio.is_file():
+        # Only files inside the media directory: a path that climbs out counts as missing.
+        if not audio.is_relative_to(root) or not audio.is_file():
             error = "the voice note's file is missing"
         else:
             try:

