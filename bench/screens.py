@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sys
 import threading
 import time
@@ -154,7 +155,74 @@ class Watchers:
             self.thread.join(10)
 
 
-def shown_latencies(watchers: Watchers, arrived: list[float]) -> tuple[list[float], int]:
+# What each page does in Chromium: report every change of the vote count, with the page's
+# own clock (the same machine's wall clock), from the DOM the SSE handler rewrote.
+OBSERVE = """() => {
+  let last = -1;
+  const read = () => {
+    const el = document.getElementById("voters");
+    const m = /(\\d+)/.exec(el ? el.textContent : "");
+    const n = m ? parseInt(m[1], 10) : 0;
+    if (n !== last) { last = n; window.seen(n, Date.now() / 1000); }
+  };
+  new MutationObserver(read).observe(document.getElementById("live"),
+    {childList: true, subtree: true, characterData: true});
+  read();
+}"""
+
+
+@dataclass
+class Browsers:
+    """Real headless Chromium pages on the projector (Playwright), in a thread of their own."""
+
+    url: str
+    count: int
+    shown: list[list[tuple[float, int]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Open the pages; return once each shows the live part."""
+        self.shown = [[] for _ in range(self.count)]
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        if not ready.wait(120) or self.errors:
+            raise BenchError(f"the Chromium pages did not open: {self.errors[:3]}")
+
+    def _run(self, ready: threading.Event) -> None:
+        try:
+            from playwright.sync_api import sync_playwright
+
+            exe = shutil.which("chromium") or shutil.which("chromium-browser")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=exe, headless=True, args=["--no-sandbox"]
+                )
+                for i in range(self.count):
+                    page = browser.new_page()
+                    page.expose_function("seen", lambda n, at, i=i: self.shown[i].append((at, n)))
+                    page.goto(self.url)
+                    page.evaluate(OBSERVE)
+                ready.set()
+                while not self.stop.is_set():
+                    browser.contexts[0].pages[0].wait_for_timeout(50)  # lets callbacks run
+                browser.close()
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            ready.set()
+
+    def showing_all(self, votes: int) -> int:
+        return sum(1 for s in self.shown if s and s[-1][1] >= votes)
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(30)
+
+
+def shown_latencies(watchers: Watchers | Browsers, arrived: list[float]) -> tuple[list[float], int]:
     """Milliseconds from the i-th tap's arrival to each stream's first event with ≥ i votes;
     and how many (stream, vote) pairs were never shown."""
     out, never = [], 0
@@ -241,6 +309,7 @@ class Run:
     errors: list[str]
     voting: Voting
     refused: list[str]
+    in_chromium: tuple[list[float], int] | None
 
 
 @contextmanager
@@ -269,6 +338,9 @@ def room(args: argparse.Namespace, workdir: Path) -> Run:
         consoles = sign_in_consoles(server, base, args.consoles) if args.consoles else None
         watchers = Watchers(f"{projector}/events", args.watchers)
         watchers.start()
+        browsers = Browsers(projector, args.browsers) if args.browsers else None
+        if browsers is not None:
+            browsers.start()
         if consoles is not None:
             consoles.start()
         try:
@@ -279,12 +351,15 @@ def room(args: argparse.Namespace, workdir: Path) -> Run:
             voting = vote(setup, plans, args.seconds, pool, bot.proc.pid)
             wait_for_answers(server, voting, STEP_TIMEOUT, bot)
             deadline = time.monotonic() + SHOWN_TIMEOUT
-            while watchers.showing_all(args.participants) < args.watchers:
+            screens_ = [watchers, *([browsers] if browsers else [])]
+            while any(w.showing_all(args.participants) < w.count for w in screens_):
                 if time.monotonic() > deadline or watchers.errors:
                     break
                 time.sleep(0.1)
         finally:
             watchers.close()
+            if browsers is not None:
+                browsers.close()
             if consoles is not None:
                 consoles.close()
         query_ids = [t.query_id for t in voting.taps]
@@ -292,6 +367,7 @@ def room(args: argparse.Namespace, workdir: Path) -> Run:
         with server._lock:
             arrived = [server.callback_queries[q].created + offset for q in query_ids]
         shown, never = shown_latencies(watchers, arrived)
+        in_chromium = shown_latencies(browsers, arrived) if browsers else None
         stored, once = check_votes(url, voting)
         return Run(
             shown,
@@ -304,6 +380,7 @@ def room(args: argparse.Namespace, workdir: Path) -> Run:
             watchers.errors,
             voting,
             [f"{e.method}: {e.description}" for e in server.errors],
+            in_chromium,
         )
 
 
@@ -319,6 +396,14 @@ def report(args: argparse.Namespace, run: Run, anchor_ms: list[float]) -> str:
         f"vote → projector update: {ms_summary(run.shown_ms)} over {len(run.shown_ms)} "
         f"(stream, vote) pairs · never shown {run.never} · target p95 < 1000 ms: "
         f"{'met' if p95 < 1000 and not run.never else 'NOT met'}",
+        *(
+            [
+                f"  and in {args.browsers} real Chromium pages (their DOM updated): "
+                f"{ms_summary(run.in_chromium[0])} · never shown {run.in_chromium[1]}"
+            ]
+            if run.in_chromium
+            else []
+        ),
         f"tap → acknowledgement: {ms_summary(run.ack_ms)} · target p95 < 250 ms: "
         f"{'met' if ack95 < 250 else 'NOT met'}",
     ]
@@ -357,6 +442,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.screens", description=__doc__.split("\n")[0])
     ap.add_argument("--participants", type=int, default=300)
     ap.add_argument("--watchers", type=int, default=50, help="projector live streams")
+    ap.add_argument(
+        "--browsers", type=int, default=0, help="real Chromium pages on the projector too"
+    )
     ap.add_argument("--consoles", type=int, default=5, help="signed-in console sessions")
     ap.add_argument("--seconds", type=float, default=10.0, help="the voting window")
     ap.add_argument("--webhook", action="store_true", help="run the bot in webhook mode")
