@@ -40,6 +40,7 @@ class ConsolePages(ConsoleBase):
             f=console_texts.figures(t),
             x=console_texts.more(t),
             status_name=lambda s: status_name(s, t),
+            state=lambda s: console_texts.state(t, s),
             **context,
         )
 

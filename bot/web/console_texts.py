@@ -234,3 +234,9 @@ def not_allowed(t: Translator) -> str:
 def no_group(t: Translator, names: str) -> str:
     """Groups of a campaign form that do not exist."""
     return t.gettext("There is no group {names}.").format(names=names)
+
+
+def state(t: Translator, status: str) -> str:
+    """A session's or poll's status in the reader's language."""
+    names = {"open": t.gettext("open"), "closed": t.gettext("closed")}
+    return names.get(status, status)
