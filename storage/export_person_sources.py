@@ -10,10 +10,14 @@ read, never the identities table.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, exists, false, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from flows.agenda import PollSpec
 from flows.agenda_schema import CHOICE_POLLS, PollType
@@ -65,6 +69,24 @@ def person_order(dialect: str) -> Any:
     return Participant.pseudonym.collate("C") if dialect == "postgresql" else Participant.pseudonym
 
 
+@asynccontextmanager
+async def stream_reading(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection for one instrument's stream. All instruments are read at once, so on
+    PostgreSQL each gets its own connection outside the bot's pool (however many flows
+    there are, the pool is never drained); SQLite: storage.export_stream.reading."""
+    url = make_url(db.url)
+    if url.get_backend_name() != "postgresql":
+        async with reading(db) as conn:
+            yield conn
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            yield conn
+    finally:
+        await engine.dispose()
+
+
 async def flow_instruments(db: Database) -> list[Instrument]:
     """One instrument per flow with stored versions, by flow id."""
     async with db.transaction() as repo:
@@ -108,7 +130,7 @@ def _flow_person(builder: Rows, pseudonym: str, raw: list[Sequence[Any]]) -> Per
 async def _flow_people(db: Database, plan: Plan) -> AsyncIterator[Person]:
     """The flow's wide rows (one per run), person by person in pseudonym order."""
     builder = Rows(plan, "wide", _CELLS)
-    async with reading(db) as conn:
+    async with stream_reading(db) as conn:
         stmt = rows_statement(list(plan.versions), None, conn.dialect.name)
         stmt = stmt.order_by(None).order_by(person_order(conn.dialect.name), Run.id, Answer.id)
         result = await conn.stream(stmt.execution_options(yield_per=READ_CHUNK))
@@ -203,7 +225,7 @@ async def _poll_people(db: Database, polls: dict) -> AsyncIterator[Person]:
     """Named votes, person by person in pseudonym order."""
     if not polls:
         return
-    async with reading(db) as conn:
+    async with stream_reading(db) as conn:
         stmt = (
             select(Participant.pseudonym, Vote.poll_id, Vote.value, Vote.voted_at, Vote.updated_at)
             .join(Poll, _named_votes())

@@ -166,3 +166,28 @@ async def test_the_command(db: Database, migrated_url: str, tmp_path: Path):
     again = backbone(migrated_url, tmp_path, "export", "person-level", "--output", str(out))
     refused(again, 1, "already exists")
     refused(backbone(migrated_url, tmp_path, "export", "person-level", "-o", "x.csv"), 2, ".xlsx")
+
+
+async def test_many_instruments_at_once(db: Database, tmp_path: Path):
+    # More flows than the bot's connection pool holds: each is streamed at the same time.
+    from tests.storage.persondata import checkup
+
+    world = World()
+    await add_person(db, world, "ada", 0)
+    flows = []
+    async with db.transaction() as repo:
+        for n in range(24):
+            flow = checkup().model_copy(update={"id": f"checkup-{n:02d}"})
+            row = await repo.flow_version(
+                flow.id, flow.version, flow.content_hash(), flow.model_dump(mode="json")
+            )
+            world.versions[flow.id] = row.id
+            flows.append(flow.id)
+    for n, flow_id in enumerate(flows):
+        await add_run(db, world, flow_id, "ada", flow_id, "complete", NOW, {"satisfied": n % 5 + 1})
+    out = tmp_path / "many.xlsx"
+    await export_person_level(db, out)
+    book = openpyxl.load_workbook(out, read_only=True)
+    [row] = _sheet(book, "joined")
+    assert [row[f"{f}.satisfied"] for f in flows] == [n % 5 + 1 for n in range(24)]
+    assert book.sheetnames[1:-2] == flows
