@@ -1,6 +1,6 @@
 """The room on screens: people vote while browsers watch the projector and staff the console.
 
-    python -m bench.screens [--participants 300] [--watchers 50] [--consoles 5]
+    python -m bench.screens [--participants 300] [--watchers 50] [--browsers 0] [--consoles 5]
                             [--seconds 10] [--webhook] [--database sqlite|postgres]
                             [--postgres-url URL] [--seed 1] [--no-anchor] [--keep]
 
@@ -9,7 +9,8 @@ mode, the fake Bot API posting every update to it) against the fake Bot API serv
 facilitator opens a session and a three-option poll; N people join; `--watchers` live streams
 (what a projector page's EventSource does) follow /p/<token>/events and `--consoles` signed-in
 staff sessions fetch the console's live overview (/console/live) every 2 s, as console.js
-does; then each person taps an option once at a random moment within `--seconds`.
+does; `--browsers` real headless Chromium pages (Playwright, /usr/bin/chromium) show the
+projector too; then each person taps an option once at a random moment within `--seconds`.
 
 Vote → projector: the i-th tap to reach the fake server counts as shown once a stream's event
 says "i votes" or more (votes are stored about in the order they arrive; one stored out of
