@@ -184,3 +184,15 @@ def test_cookie_is_secure_behind_https(migrated_url: str, tmp_path: Path) -> Non
         assert expired.status_code == 401
         assert f"{COOKIE}=" in expired.headers.get("set-cookie", "")  # dropped by the browser
     asyncio.run(db.dispose())
+
+
+def test_flows_page_shows_what_flows_check_reports(tmp_path: Path) -> None:
+    from bot.services.console_views import flows_overview
+    from tests.e2e.test_campaigns import FLOW_YAML
+
+    (tmp_path / "quick-check.yaml").write_text(FLOW_YAML, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("id: broken\nsteps: [\n", encoding="utf-8")
+    flows, problems = flows_overview(tmp_path, "en")
+    assert [(f.id, f.title, f.languages) for f in flows] == [("quick-check", "Quick check", ["en"])]
+    assert problems and any(p.startswith("broken.yaml") for p in problems), problems
+    assert not any(str(tmp_path) in p for p in problems)  # no machine paths on the page
