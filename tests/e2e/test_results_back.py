@@ -318,3 +318,21 @@ def test_cli_previews_confirms_and_the_bot_sends(rbot, fake_api, migrated_url, e
     again = run("--campaign", str(cid), "--yes")
     assert again.returncode == 1 and "--again" in again.stderr
     assert audit(migrated_url, "results_sent")[0].actor == "cli"
+
+
+def test_someone_who_blocked_the_bot_is_marked_unreachable(rbot, fake_api, migrated_url):
+    cid = seed_campaign(fake_api, migrated_url, {2600: ("good", "clear"), 2601: ("bad", "clear")})
+    fake_api.block(2601, notify=False)
+    admin = admin_ready(fake_api)
+    send_results(admin, f"/results campaign {cid}")
+    fake_api.user(2600).wait_for(HEAD_EN, timeout=20)
+    rows = wait_until(
+        lambda: [r for r in result_rows(migrated_url) if r.status == "failed"],
+        what="the blocked person's message to fail",
+    )
+    assert len(rows) == 1 and rows[0].error  # Telegram's 403, recorded
+
+    async def fn(session):
+        return await session.get(Participant, rows[0].participant_id)
+
+    assert _query(migrated_url, fn).unreachable is True
