@@ -220,11 +220,21 @@ class RoomQuestions:
         self, ctx: Ctx, question: RoomQuestion, session: PollSession, action: str
     ) -> None:
         to = QuestionStatus.ANSWERED if action == "a" else QuestionStatus.HIDDEN
-        set_question_status(question, to, self.clock())
-        await ctx.repo.audit(
-            ctx.participant.pseudonym,
-            f"question_{to.value}",
-            {"session": session.code, "question": question.id},
-        )
+        await self.mark(ctx.repo, question, session, to, ctx.participant.pseudonym)
         answered = to is QuestionStatus.ANSWERED
         ctx.ack(ctx.t.gettext("Marked as answered.") if answered else ctx.t.gettext("Hidden."))
+
+    async def mark(
+        self,
+        repo: Repo,
+        question: RoomQuestion,
+        session: PollSession,
+        to: QuestionStatus,
+        actor: str,
+    ) -> None:
+        """Answered or hidden (from the chat, or a console that checked the role): the status
+        change and its audit entry. IllegalTransition if the question is not open."""
+        set_question_status(question, to, self.clock())
+        await repo.audit(
+            actor, f"question_{to.value}", {"session": session.code, "question": question.id}
+        )
