@@ -34,6 +34,8 @@ def help_text(t: Translator, role: str = "participant") -> str:
         t.gettext("/mydata – get everything we stored about you"),
         t.gettext("/delete – delete your data"),
         t.gettext("/stop – no more invitations or reminders"),
+        t.gettext("/ask <question> – a question for the room in your session (anonymous)"),
+        t.gettext("/questions – the room's questions: tap ▲ to upvote one"),
         t.gettext("/help – this list"),
     ]
     if role in STAFF_ROLES:
