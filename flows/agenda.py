@@ -191,9 +191,7 @@ def is_agenda_file(path: str | Path) -> bool:
 
 QUICK_POLL_ID = "poll"
 QUICK_USAGE = "usage: /poll Question? | Option A | Option B"
-KNOWN_FLAGS = (
-    "--multi, --scale 1-5, --words, --named, --timer 60, --show-results, --hide-results"
-)
+KNOWN_FLAGS = "--multi, --scale 1-5, --words, --named, --timer 60, --show-results, --hide-results"
 
 _COMMAND = re.compile(r"^/poll(?:@\w+)?(?=\s|$)", re.IGNORECASE)
 # phones like to turn `--` into a dash: accept — and – as well
