@@ -235,9 +235,9 @@ async def export_person_level(
     instruments = [*await flow_instruments(db), await poll_instrument(db)]
     names = sheet_names([i.name for i in instruments])
     part = _part(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     try:
         with writing(output):
+            output.parent.mkdir(parents=True, exist_ok=True)
             book = open_book(part)
             try:
                 sheets, people = await _write_book(db, book, instruments, names)
@@ -251,7 +251,9 @@ async def export_person_level(
                 raise NoData("nothing to export: nobody has answered a flow or a named poll yet")
             part.replace(output)
     except BaseException:
-        part.unlink(missing_ok=True)
+        # Nothing half-written stays; a directory that could not be made has no file.
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
         raise
     async with db.transaction() as repo:
         details = {

@@ -191,3 +191,12 @@ async def test_many_instruments_at_once(db: Database, tmp_path: Path):
     [row] = _sheet(book, "joined")
     assert [row[f"{f}.satisfied"] for f in flows] == [n % 5 + 1 for n in range(24)]
     assert book.sheetnames[1:-2] == flows
+
+
+async def test_a_file_that_cannot_be_written_is_one_line(db: Database, migrated_url, tmp_path):
+    await _seeded(db)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    out = blocker / "sub" / "people.xlsx"
+    done = backbone(migrated_url, tmp_path, "export", "person-level", "--output", str(out))
+    refused(done, 1, f"cannot write {out}")
