@@ -210,3 +210,37 @@ async def group_invite(
             parental=parental,
             confirmed_by=actor if parental else None,
         )
+
+
+async def session_questions(db: Database, session_id: int) -> list:
+    """A session's open questions from the room, most upvoted first (texts only: who asked
+    is never shown)."""
+    from storage import questions as question_queries
+
+    async with db.transaction() as repo:
+        return await question_queries.open_questions(repo, session_id, 50)
+
+
+async def mark_question(
+    db: Database, question_id: int, to: str, who_pseudonym: str, is_admin: bool, clock
+) -> str:
+    """Mark an open question answered or hidden, as the chat's ✅ / 🙈 do: only the
+    session's facilitator or an admin. "done", "not_found" (unknown, closed session, no
+    longer open) or "not_yours"."""
+    from bot.services.room_questions import RoomQuestions
+    from storage import questions as question_queries
+    from storage.models_questions import QuestionStatus
+
+    async with db.transaction() as repo:
+        question = await question_queries.question(repo, question_id)
+        session = await poll_queries.poll_session(repo, question.session_id) if question else None
+        if session is None or str(session.status) != "open":
+            return "not_found"
+        if question.status != QuestionStatus.OPEN:
+            return "not_found"
+        owner = await repo.participant(session.facilitator_id) if session.facilitator_id else None
+        if not is_admin and (owner is None or owner.pseudonym != who_pseudonym):
+            return "not_yours"
+        status = QuestionStatus.ANSWERED if to == "answered" else QuestionStatus.HIDDEN
+        await RoomQuestions(clock).mark(repo, question, session, status, who_pseudonym)
+        return "done"

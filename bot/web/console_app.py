@@ -65,6 +65,11 @@ class Console(ConsoleExports):
             Route("/console/sessions", g(self.sessions), methods=get),
             Route("/console/sessions/{id}", g(self.session), methods=get),
             Route("/console/polls/{id}/chart.png", g(self.chart), methods=get),
+            Route(
+                "/console/questions/{id}/{to:str}",
+                g(self.question_mark, post=True),
+                methods=post,
+            ),
             Route("/console/exports", g(self.exports, admin=True), methods=get),
             Route("/console/exports/polls", g(self.exports, admin=True), methods=get),
             Route(

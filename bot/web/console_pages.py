@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from bot.services import console_views as views
 from bot.services.campaigns import status_name
@@ -73,7 +73,30 @@ class ConsolePages(ConsoleBase):
         if found is None:
             return self.missing(who)
         card, polls = found
-        return self.page("sessions_detail", who, request, card=card, polls=polls)
+        questions = await views.session_questions(self.db, card.row.id)
+        return self.page(
+            "sessions_detail", who, request, card=card, polls=polls, questions=questions
+        )
+
+    async def question_mark(self, request: Request, who: Staffer) -> Response:
+        """POST: a question from the room answered or hidden (its facilitator or an admin)."""
+        to = request.path_params["to"]
+        session_id = _int(request.state.form.get("session", ""))
+        if to not in ("answered", "hidden"):
+            return self.missing(who)
+        done = await views.mark_question(
+            self.db,
+            _int(request.path_params["id"]),
+            to,
+            who.pseudonym,
+            who.is_admin,
+            self.auth.clock,
+        )
+        if done == "not_yours":
+            return self.refused(who.locale, console_texts.admins_only(self.t(who.locale)), 403)
+        if done != "done":
+            return self.missing(who)
+        return RedirectResponse(f"/console/sessions/{session_id}", status_code=303, headers=HEADERS)
 
     async def chart(self, request: Request, who: Staffer) -> Response:
         """A poll's results as the PNG chart the bot sends to the facilitator."""

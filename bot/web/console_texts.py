@@ -172,6 +172,10 @@ def more(t: Translator) -> dict[str, str]:
     """Texts of the sessions, flows, exports, groups and audit pages."""
     return {
         "minutes": t.gettext("Download the minutes (every vote and a summary)"),
+        "questions": t.gettext("Questions from the room"),
+        "question": t.gettext("Question"),
+        "mark_answered": t.gettext("Answered"),
+        "hide": t.gettext("Hide"),
         "anonymous": t.gettext("anonymous"),
         "answer": t.gettext("Answer"),
         "count": t.gettext("Votes"),

@@ -288,6 +288,22 @@ def test_sessions_polls_charts_and_minutes(
     assert chart.status_code == 200 and chart.content[:4] == b"\x89PNG"
     assert client.get("/console/polls/9999/chart.png").status_code == 404
     token = csrf_of(page)
+    # Questions from the room: the facilitator marks one answered from the console.
+    act(anna, lambda: anna.send("/ask Wann gibt es Praktika?"), lambda m: True)
+    page = client.get(f"/console/sessions/{session_id}")
+    question_id = re.search(r'data-question="(\d+)"', page.text).group(1)
+    assert "Wann gibt es Praktika?" in page.text and "601" not in page.text
+    marked = client.post(
+        f"/console/questions/{question_id}/answered", data={"csrf": token, "session": session_id}
+    )
+    assert marked.status_code == 303
+    assert "Wann gibt es Praktika?" not in client.get(f"/console/sessions/{session_id}").text
+    again = client.post(f"/console/questions/{question_id}/hidden", data={"csrf": token})
+    assert again.status_code == 404  # no longer open
+    forged = client.post(f"/console/questions/{question_id}/deleted", data={"csrf": token})
+    assert forged.status_code == 404
+    [entry] = audit_of(migrated_url, "question_answered")
+    assert entry.actor == pseudonym_of(migrated_url, ADMIN)
     out = tmp_path / "minutes.csv"
     cli(campaign_env, tmp_path, "export", "polls", "--session", code, "--output", str(out))
     got = client.post(
