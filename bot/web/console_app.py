@@ -30,65 +30,51 @@ class Console(ConsoleExports):
 
     def routes(self) -> list[Route]:
         """The console's routes: GET pages for staff, POST changes with CSRF."""
+        return self._pages() + self._changes()
+
+    def _pages(self) -> list[Route]:
         g = self.guarded
-        get, post = ["GET"], ["POST"]
+        pages = [
+            ("/console/", self.dashboard, False),
+            ("/console/live", self.dashboard_live, False),
+            ("/console/campaigns", self.campaigns, False),
+            ("/console/campaigns/new", self.campaign_new, True),
+            ("/console/campaigns/{id}", self.campaign, False),
+            ("/console/sessions", self.sessions, False),
+            ("/console/sessions/{id}", self.session, False),
+            ("/console/polls/{id}/chart.png", self.chart, False),
+            ("/console/exports", self.exports, True),
+            ("/console/exports/polls", self.exports, True),
+            ("/console/groups", self.groups, True),
+            ("/console/flows", self.flows, False),
+            ("/console/audit", self.audit, True),
+        ]
         return [
-            Route("/console/login/{token}", self.login_page, methods=get),
-            Route("/console/login", self.login, methods=post),
-            Route("/console/logout", g(self.logout, post=True), methods=post),
-            Route("/console/language", g(self.language, post=True), methods=post),
-            Route("/console/", g(self.dashboard), methods=get),
-            Route("/console/live", g(self.dashboard_live), methods=get),
-            Route("/console/campaigns", g(self.campaigns), methods=get),
-            Route("/console/campaigns/new", g(self.campaign_new, admin=True), methods=get),
-            Route(
-                "/console/campaigns/preview",
-                g(self.campaign_preview, admin=True, post=True),
-                methods=post,
+            Route("/console/login/{token}", self.login_page, methods=["GET"]),
+            *(Route(path, g(page, admin=admin), methods=["GET"]) for path, page, admin in pages),
+        ]
+
+    def _changes(self) -> list[Route]:
+        g = self.guarded
+        changes = [
+            ("/console/logout", self.logout, False),
+            ("/console/language", self.language, False),
+            ("/console/campaigns/preview", self.campaign_preview, True),
+            ("/console/campaigns/edit", self.campaign_edit, True),
+            ("/console/campaigns/create", self.campaign_create, True),
+            ("/console/campaigns/{id}/{action:str}", self.campaign_change, True),
+            ("/console/questions/{id}/{to:str}", self.question_mark, False),
+            ("/console/exports/flow", self.export_flow, True),
+            ("/console/exports/session", self.export_session, True),
+            ("/console/groups", self.group_create, True),
+            ("/console/groups/{name}/invite", self.group_invite, True),
+        ]
+        return [
+            Route("/console/login", self.login, methods=["POST"]),
+            *(
+                Route(path, g(change, admin=admin, post=True), methods=["POST"])
+                for path, change, admin in changes
             ),
-            Route(
-                "/console/campaigns/edit",
-                g(self.campaign_edit, admin=True, post=True),
-                methods=post,
-            ),
-            Route(
-                "/console/campaigns/create",
-                g(self.campaign_create, admin=True, post=True),
-                methods=post,
-            ),
-            Route("/console/campaigns/{id}", g(self.campaign), methods=get),
-            Route(
-                "/console/campaigns/{id}/{action:str}",
-                g(self.campaign_change, admin=True, post=True),
-                methods=post,
-            ),
-            Route("/console/sessions", g(self.sessions), methods=get),
-            Route("/console/sessions/{id}", g(self.session), methods=get),
-            Route("/console/polls/{id}/chart.png", g(self.chart), methods=get),
-            Route(
-                "/console/questions/{id}/{to:str}",
-                g(self.question_mark, post=True),
-                methods=post,
-            ),
-            Route("/console/exports", g(self.exports, admin=True), methods=get),
-            Route("/console/exports/polls", g(self.exports, admin=True), methods=get),
-            Route(
-                "/console/exports/flow", g(self.export_flow, admin=True, post=True), methods=post
-            ),
-            Route(
-                "/console/exports/session",
-                g(self.export_session, admin=True, post=True),
-                methods=post,
-            ),
-            Route("/console/groups", g(self.groups, admin=True), methods=get),
-            Route("/console/groups", g(self.group_create, admin=True, post=True), methods=post),
-            Route(
-                "/console/groups/{name}/invite",
-                g(self.group_invite, admin=True, post=True),
-                methods=post,
-            ),
-            Route("/console/flows", g(self.flows), methods=get),
-            Route("/console/audit", g(self.audit, admin=True), methods=get),
         ]
 
 
