@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,8 +32,20 @@ from storage.statuses import Stage
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # Session.info key: this transaction erased personal data (see Repo.wipe_after_commit).
 WIPE_AFTER_COMMIT = "wipe_after_commit"
+# Built once: every update reads its person (see storage/repo_runs.py).
+_IDENTITY_BY_TELEGRAM = select(Identity).where(Identity.telegram_user_id == bindparam("uid"))
+
+_PREPARED: dict[tuple[str, str], Any] = {}  # see Repo.prepared
 
 log = logging.getLogger(__name__)
+
+
+def _claim_statement(repo: Repo) -> Any:
+    return (
+        repo.insert_on_conflict(ProcessedUpdate.__table__)  # the table: a Core statement
+        .values(update_id=bindparam("uid"), processed_at=bindparam("at"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
 
 
 def new_pseudonym() -> str:
@@ -46,29 +58,46 @@ class Repo(RunQueries, GroupQueries):
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._open_runs: dict[int, Any] = {}  # participant id -> open run (see open_run)
+        self.committed: list[Callable[[], None]] = []  # see after_commit
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never after a rollback)."""
+        self.committed.append(callback)
 
     # --- updates -----------------------------------------------------------------------
     def insert_on_conflict(self, model: type) -> Any:
-        """INSERT with ON CONFLICT support for the dialect in use (SQLite or PostgreSQL)."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        """INSERT with ON CONFLICT support for the dialect in use (SQLite or PostgreSQL), for
+        a model or (a Core statement, to run with parameters) its table."""
+        if self.dialect == "postgresql":
             return pg_insert(model)
         return sqlite_insert(model)
 
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name ("sqlite" or "postgresql")."""
+        return self.session.get_bind().dialect.name
+
+    def prepared(self, name: str, build: Callable[[Repo], Any]) -> Any:
+        """A statement built once per dialect with bind parameters: on the paths every
+        update takes, building a statement costs more than running it."""
+        key = (name, self.dialect)
+        stmt = _PREPARED.get(key)
+        if stmt is None:
+            stmt = _PREPARED[key] = build(self)
+        return stmt
+
     async def claim_update(self, update_id: int) -> bool:
         """Mark a Telegram update as handled; False if it was handled before."""
-        stmt = (
-            self.insert_on_conflict(ProcessedUpdate)
-            .values(update_id=update_id, processed_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
-        result = await self.session.execute(stmt)
+        stmt = self.prepared("claim_update", _claim_statement)
+        result = await self.session.execute(stmt, {"uid": update_id, "at": utcnow()})
         return result.rowcount == 1
 
     # --- participants ------------------------------------------------------------------
     async def identity_by_telegram(self, telegram_user_id: int) -> Identity | None:
         """The identity (with its participant) of a Telegram user, if known."""
-        stmt = select(Identity).where(Identity.telegram_user_id == telegram_user_id)
-        return (await self.session.scalars(stmt)).one_or_none()
+        params = {"uid": telegram_user_id}
+        return (await self.session.scalars(_IDENTITY_BY_TELEGRAM, params)).one_or_none()
 
     async def add_participant(
         self,
@@ -179,8 +208,11 @@ class Database:
         """One unit of work: commits on success, rolls back on any error."""
         async with self._writer or contextlib.nullcontext(), self.sessions() as session:
             async with session.begin():
-                yield Repo(session)
+                repo = Repo(session)
+                yield repo
             wipe = session.info.pop(WIPE_AFTER_COMMIT, False)
+        for callback in repo.committed:
+            callback()
         if wipe or self._wipe_pending:
             await self.wipe(wait_ms=2000 if wipe else 0)
 

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     Answer,
@@ -20,6 +21,49 @@ from storage.models import (
 from storage.statuses import RunStatus
 
 OPEN_STATUSES = (RunStatus.ACTIVE, RunStatus.PAUSED)
+# Statements on the answering path are built once: building one costs more than running it.
+_OPEN_RUN = (
+    select(Run)
+    .where(Run.participant_id == bindparam("pid"), Run.status.in_(OPEN_STATUSES))
+    .order_by(Run.id.desc())
+    .limit(1)
+)
+_LOCK_RUN = (
+    select(Run, Identity)
+    .outerjoin(Identity, Identity.participant_id == Run.participant_id)
+    .where(Run.id == bindparam("rid"))
+    .with_for_update(of=Run)
+)
+
+
+def _write_run(names: list[str]) -> Any:
+    table = Run.__table__
+    values = {name: bindparam(name) for name in names}
+    return update(table).where(table.c.id == bindparam("run_id")).values(values)
+
+
+def _first_text_statement(repo: Any) -> Any:
+    return (
+        repo.insert_on_conflict(Answer.__table__)  # the table: a Core statement
+        .values(
+            run_id=bindparam("rid"),
+            step_id=bindparam("sid"),
+            value=bindparam("v"),
+            skipped=False,
+            shown_text=bindparam("w"),
+            locale=bindparam("l"),
+            revision=1,
+            answered_at=bindparam("t"),
+            updated_at=bindparam("t"),
+        )
+        .on_conflict_do_nothing(index_elements=["run_id", "step_id"])
+        .returning(Answer.__table__.c.id)
+    )
+
+
+_ANSWER = select(Answer).where(
+    Answer.run_id == bindparam("rid"), Answer.step_id == bindparam("sid")
+)
 
 
 class RunQueries:
@@ -27,6 +71,8 @@ class RunQueries:
 
     session: AsyncSession
     insert_on_conflict: Callable[[type], Any]  # Repo's
+    prepared: Callable[[str, Callable[[Any], Any]], Any]  # Repo's
+    _open_runs: dict[int, Run | None]  # Repo's: open_run's answers in this transaction
 
     # --- flow versions -----------------------------------------------------------------
     async def flow_version(
@@ -60,13 +106,16 @@ class RunQueries:
     # --- runs and answers --------------------------------------------------------------
     async def open_run(self, participant_id: int) -> Run | None:
         """The participant's active or paused run, newest first."""
-        stmt = (
-            select(Run)
-            .where(Run.participant_id == participant_id, Run.status.in_(OPEN_STATUSES))
-            .order_by(Run.id.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(stmt)).one_or_none()
+        # Asked more than once per update (the poll and interview routers both need it):
+        # read once per transaction. A run started here is noted by add_run; one that ended
+        # here, or was deleted, is read again.
+        if participant_id in self._open_runs:
+            known = self._open_runs[participant_id]
+            if known is None or (known.status in OPEN_STATUSES and inspect(known).persistent):
+                return known
+        run = (await self.session.scalars(_OPEN_RUN, {"pid": participant_id})).one_or_none()
+        self._open_runs[participant_id] = run
+        return run
 
     async def session_member_chats(self, session_id: int) -> list[tuple[int, bool]]:
         """Chat ids of a poll session's members, each with whether they have an open run."""
@@ -140,6 +189,7 @@ class RunQueries:
         )
         self.session.add(run)
         await self.session.flush()
+        self._open_runs[participant_id] = run
         return run
 
     async def runs_collecting(self) -> list[Run]:
@@ -158,12 +208,13 @@ class RunQueries:
         )
         return [(row.id, row.chat_id) for row in await self.session.execute(stmt)]
 
-    async def lock_run(self, run_id: int) -> Run | None:
-        """A run by id, locked until the transaction ends, so a timer handles it only once."""
+    async def lock_run(self, run_id: int) -> tuple[Run | None, Identity | None]:
+        """A run by id, locked until the transaction ends, so a timer handles it only once;
+        with its person's identity (and participant), if the link still exists."""
         # FOR UPDATE waits for a concurrent writer and then reads the row as it committed it
         # (PostgreSQL); SQLite has no row locks, its BEGIN IMMEDIATE serialises instead.
-        stmt = select(Run).where(Run.id == run_id).with_for_update(of=Run)
-        return (await self.session.scalars(stmt)).one_or_none()
+        row = (await self.session.execute(_LOCK_RUN, {"rid": run_id})).one_or_none()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     async def polls_due(self, now: datetime) -> list[tuple[int, int | None, int | None]]:
         """(poll id, results chat, group chat) of open polls whose timer ran out by `now`."""
@@ -181,8 +232,28 @@ class RunQueries:
 
     async def answer(self, run_id: int, step_id: str) -> Answer | None:
         """The current answer of a run to a step."""
-        stmt = select(Answer).where(Answer.run_id == run_id, Answer.step_id == step_id)
-        return (await self.session.scalars(stmt)).one_or_none()
+        params = {"rid": run_id, "sid": step_id}
+        return (await self.session.scalars(_ANSWER, params)).one_or_none()
+
+    async def write_run(self, run: Run, **values: Any) -> None:
+        """Set columns of a run at once, as one prepared UPDATE, without making the object
+        dirty: on the answering path this replaces a flush of the unit of work."""
+        values["updated_at"] = utcnow()
+        names = sorted(values)
+        stmt = self.prepared("write_run:" + ",".join(names), lambda _repo: _write_run(names))
+        await self.session.execute(stmt, {"run_id": run.id, **values})
+        for name, value in values.items():
+            set_committed_value(run, name, value)
+
+    async def first_text(
+        self, run_id: int, step_id: str, text: str, shown_text: str, locale: str, now: datetime
+    ) -> None:
+        """Store the first message of a free-text answer, or replace the step's earlier answer
+        (the person came back to it): one INSERT in the usual case instead of read + write."""
+        stmt = self.prepared("first_text", _first_text_statement)
+        params = {"rid": run_id, "sid": step_id, "v": text, "w": shown_text, "l": locale, "t": now}
+        if (await self.session.execute(stmt, params)).first() is None:
+            await self.save_answer(run_id, step_id, text, False, shown_text, locale, now)
 
     async def save_answer(
         self,

@@ -277,10 +277,9 @@ class Dispatcher:
         async with self.db.transaction() as repo:
             # Locked and checked again: a second sweep, or a handler that settled first,
             # finds the window closed and does nothing.
-            run = await repo.lock_run(run_id)
+            run, identity = await repo.lock_run(run_id)  # identity with its participant
             if run is None or run.collect_until is None or run.status != RunStatus.ACTIVE:
                 return Outcome()
-            identity = await repo.identity_of(run.participant_id)  # with its participant
             if identity is None:
                 run.collect_until = None  # nobody to ask the next question; stop looking
                 return Outcome()

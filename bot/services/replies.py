@@ -135,10 +135,12 @@ class Typing:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Call back `Conversation.settle_text(run_id)` at `at` (end of the merge window)."""
+    """Call back `Conversation.settle_text(run_id)` at `at` (end of the merge window);
+    `chat_id`: the person's chat, whose lane the settle runs in (None: look it up)."""
 
     run_id: int
     at: datetime
+    chat_id: int | None = None
 
 
 Reply = (

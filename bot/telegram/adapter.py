@@ -197,7 +197,9 @@ class TelegramAdapter:
                 self.refresher.changed(("poll", reply.poll_id))
             elif isinstance(reply, ProgressChanged):
                 self.progress_changed(reply.campaign_id)
-            elif isinstance(reply, ClosePollTimer | Schedule) and self.timers is not None:
+            elif isinstance(reply, Schedule) and self.timers is not None:
+                self.timers.wake_at(reply.at, reply.run_id, reply.chat_id)
+            elif isinstance(reply, ClosePollTimer) and self.timers is not None:
                 self.timers.wake_at(reply.at)  # the due time itself is already a row
 
     async def _answer_tap(self, query_id: str, outcome: Outcome) -> None:

@@ -24,7 +24,7 @@ from bot.telegram.polling import ChatLanes
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 0.5
+SWEEP_SECONDS = 2.0  # the safety net: known merge windows and poll timers wake it themselves
 WAKE_SLACK = 0.05  # wake a little after the due time, so the row is due when read
 # Wake-ups are rounded up to this grid: many people answering at once then share sweeps
 # (each a transaction) instead of one each, for at most this much more waiting.
@@ -52,12 +52,19 @@ class TimerSweep:
         self._busy: dict[Key, asyncio.Task] = {}
         self._retry: dict[Key, tuple[int, float]] = {}  # failures, not before (monotonic)
         self._wakes: set[int] = set()  # grid slots a wake-up is set for
+        self._known: dict[int, set[tuple[int, int]]] = {}  # slot -> {(run id, chat id)}
+        self._unknown: set[int] = set()  # slots that need a sweep
 
-    def wake_at(self, at: datetime) -> None:
-        """Sweep again when `at` has come (the time itself is already a row)."""
+    def wake_at(self, at: datetime, run_id: int | None = None, chat_id: int | None = None) -> None:
+        """Sweep again when `at` has come (the time itself is already a row). With the run
+        and its chat known, that merge window is settled then without a sweep's query."""
         loop = asyncio.get_running_loop()
         delay = max(0.0, (at - datetime.now(UTC)).total_seconds()) + WAKE_SLACK
         slot = math.ceil((loop.time() + delay) / WAKE_GRID)
+        if run_id is not None and chat_id is not None:
+            self._known.setdefault(slot, set()).add((run_id, chat_id))
+        else:
+            self._unknown.add(slot)
         if slot in self._wakes:
             return
         self._wakes.add(slot)
@@ -65,7 +72,14 @@ class TimerSweep:
 
     def _woken(self, slot: int) -> None:
         self._wakes.discard(slot)
-        self._wake.set()
+        # Known merge windows start at once; the settle locks the row and checks it again,
+        # so one that changed meanwhile is rescheduled or left alone. Only a wake-up for
+        # something unknown (a poll timer) costs a sweep; the periodic one finds the rest.
+        for run_id, chat_id in self._known.pop(slot, ()):
+            self._start(("settle", run_id), (chat_id,))
+        if slot in self._unknown:
+            self._unknown.discard(slot)
+            self._wake.set()
 
     async def catch_up(self) -> None:
         """Start handling everything due now, and return once each due row holds its chats'
@@ -97,18 +111,23 @@ class TimerSweep:
         # A row handled elsewhere meanwhile is no longer due: forget its failures.
         due_keys = {(kind, ident) for kind, ident, _ in due}
         self._retry = {k: v for k, v in self._retry.items() if k in due_keys}
-        now = time.monotonic()
         started = []
         for kind, ident, chats in due:
-            key = (kind, ident)
-            if key in self._busy or self._retry.get(key, (0, 0.0))[1] > now:
-                continue
-            holding = asyncio.Event()
-            task = asyncio.create_task(self._handle(key, chats, holding))
-            self._busy[key] = task
-            task.add_done_callback(lambda _task, key=key: self._busy.pop(key, None))
-            started.append(holding)
+            holding = self._start((kind, ident), chats)
+            if holding is not None:
+                started.append(holding)
         return started
+
+    def _start(self, key: Key, chats: tuple[int, ...]) -> asyncio.Event | None:
+        """Handle a due row in the background, unless in hand or backing off; the event is
+        set once it holds its lanes."""
+        if key in self._busy or self._retry.get(key, (0, 0.0))[1] > time.monotonic():
+            return None
+        holding = asyncio.Event()
+        task = asyncio.create_task(self._handle(key, chats, holding))
+        self._busy[key] = task
+        task.add_done_callback(lambda _task: self._busy.pop(key, None))
+        return holding
 
     async def _handle(self, key: Key, chats: tuple[int, ...], holding: asyncio.Event) -> None:
         kind, ident = key

@@ -253,12 +253,12 @@ async def test_a_run_never_jumps_its_lifecycle(db: Database, start, to) -> None:
         run = await repo.add_run(identity.participant.id, version.id, "en", {})
         run.status = start
     async with db.transaction() as repo:
-        run = await repo.lock_run(run.id)
+        run, _identity = await repo.lock_run(run.id)
         with pytest.raises(IllegalTransition):
             set_run_status(run, to)
         set_run_status(run, start)  # staying put is allowed
     async with db.transaction() as repo:
-        assert (await repo.lock_run(run.id)).status is start
+        assert (await repo.lock_run(run.id))[0].status is start
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ stored with the answer, and the question shown next."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.i18n import Translator
@@ -22,6 +23,7 @@ from storage.statuses import RunStatus, set_run_status
 FINISHED_MARKS = (".", "!", "?", "…", "。", "؟")
 CLOSING_MARKS = "\"'»«“”„)] "
 FINISHED_LENGTH = 80
+COLLECTED_MAX = 10_000  # merge windows remembered at most (one per person answering)
 
 
 class Answers:
@@ -30,6 +32,10 @@ class Answers:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._pinned: dict[int, Flow] = {}
+        # run id -> (collect_until, text, wording) as the last committed message stored it:
+        # the settle then needs not read the answer back (the window's end time tells
+        # whether nothing changed since; another process or a rollback leaves no entry).
+        self._collected: dict[int, tuple[Any, str, str]] = {}
 
     def flow(self, run: Run) -> Flow:
         """The flow version the run is pinned to."""
@@ -64,6 +70,7 @@ class Answers:
                 ctx.ack("✓")
             await self.settle(ctx, run)
             return
+        previous = None
         if collecting and isinstance(inp, TextInput):
             previous = await ctx.repo.answer(run.id, step.id)
             if previous is not None and isinstance(previous.value, str):
@@ -82,9 +89,12 @@ class Answers:
             return
         if tap:
             ctx.ack("✓")
-        run.collect_until = None
+        # Assigned only if it changes: an assignment alone makes the run dirty, and the next
+        # query would flush it first (see Dispatcher._context).
+        if collecting:
+            run.collect_until = None
         if step.type == StepType.TEXT and result.value is not None and self.config.merge_window:
-            await self._collect(ctx, run, flow, state, result.value)
+            await self._collect(ctx, run, flow, state, result.value, previous)
             return
         if step.type in (StepType.VOICE, StepType.PHOTO) and isinstance(result.value, dict):
             ext = "jpg" if isinstance(inp, PhotoInput) else "ogg"
@@ -94,14 +104,27 @@ class Answers:
         turn = engine.submit(flow, state, result.value, self.engine_ctx(ctx))
         await self.apply(ctx, run, turn, self._wording(ctx, flow, state))
 
-    async def _collect(self, ctx: Ctx, run: Run, flow: Flow, state, value: str) -> None:
-        """Keep the question open a few seconds: short follow-up messages join the answer."""
+    async def _collect(
+        self, ctx: Ctx, run: Run, flow: Flow, state, value: str, previous: Answer | None
+    ) -> None:
+        """Keep the question open a few seconds: short follow-up messages join the answer.
+        `previous`: the text collected so far in this window, if any."""
         now = self.config.clock()
         wording = self._wording(ctx, flow, state)
-        await ctx.repo.save_answer(run.id, state.current, value, False, wording, ctx.t.locale, now)
-        run.collect_until = now + self.window_after(value)
-        ctx.out.replies.append(Typing(ctx.chat_id))
-        ctx.out.replies.append(Schedule(run.id, run.collect_until))
+        if previous is None:
+            await ctx.repo.first_text(run.id, state.current, value, wording, ctx.t.locale, now)
+        else:
+            args = (run.id, state.current, value, False, wording, ctx.t.locale, now, previous)
+            await ctx.repo.save_answer(*args)
+        window = self.window_after(value)
+        await ctx.repo.write_run(run, collect_until=now + window)
+        ctx.repo.after_commit(partial(self._note, run.id, (run.collect_until, value, wording)))
+        if window >= self.config.merge_window:
+            # After a fragment the bot waits the whole window: "typing…" shows it is there.
+            # After a finished answer the next question follows within a second anyway, and
+            # the indicator would be one more Bot API call for each answer.
+            ctx.out.replies.append(Typing(ctx.chat_id))
+        ctx.out.replies.append(Schedule(run.id, run.collect_until, ctx.chat_id))
 
     def _toggle(self, ctx: Ctx, run: Run, flow: Flow, state, code: str) -> None:
         """One option of a multiple choice on or off: the same message, edited."""
@@ -140,16 +163,26 @@ class Answers:
             return reprompt
         return hint(rejected, t)
 
+    def _note(self, run_id: int, stored: tuple[Any, str, str]) -> None:
+        if len(self._collected) > COLLECTED_MAX:  # settled elsewhere, e.g. by another process
+            self._collected.clear()
+        self._collected[run_id] = stored
+
     async def settle(self, ctx: Ctx, run: Run) -> None:
         """Close the merge window: the collected text is the answer."""
         flow = self.flow(run)
         state = engine.RunState.from_dict(run.state)
-        answer = await ctx.repo.answer(run.id, state.current) if state.current else None
-        if answer is not None:
+        wording = self._wording(ctx, flow, state)
+        noted = self._collected.pop(run.id, None)
+        if noted is not None and noted[0] == run.collect_until and noted[2] == wording:
+            stored = (state.current, noted[1], wording)
+            turn = engine.submit(flow, state, noted[1], self.engine_ctx(ctx))
+            await self.apply(ctx, run, turn, wording, stored=stored, closing=True)
+        elif (answer := await ctx.repo.answer(run.id, state.current)) is not None:
             turn = engine.submit(flow, state, answer.value, self.engine_ctx(ctx))
-            await self.apply(ctx, run, turn, self._wording(ctx, flow, state), known=answer)
-        # Closed last, so the run's row is written once, with its new state.
-        run.collect_until = None
+            await self.apply(ctx, run, turn, wording, known=answer, closing=True)
+        elif run.collect_until is not None:
+            run.collect_until = None
 
     async def apply(
         self,
@@ -158,20 +191,30 @@ class Answers:
         turn: Turn,
         wording: str | None = None,
         known: Answer | None = None,
+        stored: tuple[str, Any, str] | None = None,
+        closing: bool = False,
     ) -> None:
         """Persist a turn's answers (with `wording`, the question as shown) and state, then
-        queue what the person sees next. `known`: an answer of this run just read."""
+        queue what the person sees next. `known`: an answer of this run just read; `stored`:
+        (step id, value, wording) of an answer already stored exactly so; `closing`: this
+        ends the run's merge window."""
         now = self.config.clock()
         for step_id in turn.cleared:
             # The person changed an earlier answer and this step is no longer on their path.
             await ctx.repo.delete_answer(run.id, step_id)
         for rec in turn.recorded:
             shown = wording if wording is not None else rec.shown_text
+            if not rec.skipped and (rec.step_id, rec.value, shown) == stored:
+                continue
             await ctx.repo.save_answer(
                 run.id, rec.step_id, rec.value, rec.skipped, shown, ctx.t.locale, now, known
             )
-        run.state = turn.state.to_dict()
-        run.locale = ctx.t.locale
+        values: dict[str, Any] = {"state": turn.state.to_dict()}
+        if run.locale != ctx.t.locale:
+            values["locale"] = ctx.t.locale
+        if closing:
+            values["collect_until"] = None
+        await ctx.repo.write_run(run, **values)  # one UPDATE, written at once
         clear_buttons(ctx, run)
         for text in turn.messages:
             ctx.say(text)

@@ -271,7 +271,7 @@ class Interviews:
     async def settle_due(self, ctx: Ctx, run: Run) -> None:
         """The merge timer fired: settle if the window is over, else wait again."""
         if run.collect_until > self.config.clock():
-            ctx.out.replies.append(Schedule(run.id, run.collect_until))
+            ctx.out.replies.append(Schedule(run.id, run.collect_until, ctx.chat_id))
             return
         await self.answers.settle(ctx, run)
 

@@ -82,6 +82,8 @@ class Polls:
             return True
         if ctx.participant.stage != Stage.READY:
             return False
+        if event.reply_to is None and await ctx.repo.open_run(ctx.participant.id) is not None:
+            return False  # not a reply, and an interview is open: the text is its answer
         poll = await self.desk.words_poll_for(ctx, event.reply_to)
         replied = poll is not None and answers_ballot(poll, event.reply_to)
         if not replied and is_ballot(event.reply_to):
