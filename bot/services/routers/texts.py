@@ -47,6 +47,7 @@ def help_text(t: Translator, role: str = "participant") -> str:
                 "/results campaign <id> | session <CODE> – send the results back to the "
                 "people who took part"
             ),
+            t.gettext("/console – a login link for the staff console in the browser"),
         ]
     if role == "admin":
         lines += [
