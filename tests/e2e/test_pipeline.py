@@ -122,7 +122,7 @@ def test_sigkill_in_a_burst_from_many_chats_loses_nothing_and_doubles_nothing(
         time.sleep(0.2)
 
 
-def test_a_typed_answer_shows_typing_and_a_finished_one_needs_no_full_window(
+def test_a_fragment_shows_typing_and_a_finished_answer_needs_no_full_window(
     fake_api, bot_env, tmp_path
 ):
     bot_env["BACKBONE_TEXT_MERGE_SECONDS"] = "4"
@@ -134,12 +134,15 @@ def test_a_typed_answer_shows_typing_and_a_finished_one_needs_no_full_window(
         sent = time.monotonic()
         act(lea, lambda: lea.send("Ich bin neugierig und mag Musik."), "Wie gut weißt du")
         finished = time.monotonic() - sent
-        assert any(action == "typing" for _, action in fake_api.chat_actions(601))
+        # The next question follows within a second: no "typing…" for that.
+        assert not any(action == "typing" for _, action in fake_api.chat_actions(601))
         assert finished < 4  # a third of the window, not all of it
         act(lea, lambda: lea.press("4"), "Was hast du nach der Schule vor?")
         act(lea, lambda: lea.press("Ausbildung"), "Welche Ausbildung")
         sent = time.monotonic()
         act(lea, lambda: lea.send("Tischlerin"), "Nebenjob")  # a fragment: the full window
         assert time.monotonic() - sent >= 4
+        # …during which the bot shows it is waiting for more.
+        assert any(action == "typing" for _, action in fake_api.chat_actions(601))
     finally:
         bot.stop()
