@@ -213,12 +213,14 @@ def test_a_running_campaign_and_a_non_staff_person_are_refused(rbot, fake_api, m
     person.press_data(f"b:{draft.id}:ok")
     person.press_data("b:99999:ok")
     person.press_data("b:1:maybe")
+    # All three answered while they were a participant, before the role changes.
+    wait_until(lambda: len(person.callback_answers()) >= 3, what="three taps answered")
     # Another staff member cannot confirm (or cancel) a draft that is not theirs.
     set_person(migrated_url, 2101, role="facilitator")
     colleague = fake_api.user(2101)
     colleague.press_data(f"b:{draft.id}:ok")
     colleague.press_data(f"b:{draft.id}:no")
-    time.sleep(1.5)
+    wait_until(lambda: len(colleague.callback_answers()) >= 5, what="five taps answered")
     assert sends(migrated_url) != []  # the draft is still there, unconfirmed
     toasts = [a.get("text") or "" for a in colleague.callback_answers()]
     assert "only for the backbone team" in toasts[0], toasts  # not staff (yet)
