@@ -191,21 +191,12 @@ def _flow_only(ctx: typer.Context, values: dict[str, Any]) -> None:
         )
 
 
-def _need_stats(fmt: str) -> None:
-    """SPSS/Stata files without the optional extra: one line, exit status 2."""
-    from storage.export_stats import STATS_EXTRA, stats_available
-
-    if fmt in STATS and not stats_available():
-        _fail(STATS_EXTRA, code=2)
-
-
 def _export_stats(flow: str, output: Path, fmt: str, layout: Layout | None, options: dict) -> None:
     """A flow's runs as an SPSS or Stata file (one row per run)."""
     from storage.export_flow_stats import export_flow_stats
 
     if layout is Layout.long:
         _fail(f"--layout long: not for .{fmt} files (one row per run; see `export panel`)")
-    _need_stats(fmt)
     with progress_bar("exporting") as tick:
         _run_export(lambda db: export_flow_stats(db, flow, fmt, output, **options, progress=tick))
 
@@ -321,7 +312,6 @@ def export_polls(
     if fmt in STATS:
         from storage.export_flow_stats import export_polls_stats
 
-        _need_stats(fmt)
         stats = {"force": force, "empty_ok": empty_ok}
         _run_export(lambda db: export_polls_stats(db, session, fmt, output, **stats))
         return
@@ -373,7 +363,6 @@ def export_panel(
 
     fmt = chosen_format(output, format.value if format else None, PANEL_FORMATS)
     sep = chosen_delimiter(fmt, excel, delimiter, raw_csv)
-    _need_stats(fmt)
     options = {"raw_csv": raw_csv, "delimiter": sep, "force": force, "empty_ok": empty_ok}
     options["period"] = period.value
     with progress_bar("exporting") as tick:

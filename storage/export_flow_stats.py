@@ -30,18 +30,15 @@ from storage.export_panel_rows import (
 )
 from storage.export_plan import Plan, build_plan
 from storage.export_stats import (
-    STATS_EXTRA,
     STATS_FORMATS,
     Column,
     StatsWriter,
-    file_cells,
-    file_names,
-    stats_available,
-    write_stats,
+    file_columns,
+    stats_cell,
+    write_file,
 )
 from storage.export_stream import stream_rows
 from storage.export_writers import (
-    ExportRefused,
     NoData,
     _FileSet,
     _part,
@@ -52,6 +49,7 @@ from storage.export_writers import (
     writing,
 )
 from storage.repo import Database
+from storage.stats_spool import Spool
 
 
 class FlowStatsRows:
@@ -161,13 +159,14 @@ def vote_columns() -> list[Column]:
 def _write_votes(output: Path, fmt: str, code: str, votes: list, summary: list) -> list[Path]:
     from storage.export_polls import SUMMARY_COLUMNS, summary_path
 
-    columns = vote_columns()
-    names = file_names([c.name for c in columns])
-    columns = [Column(names[c.name], c.kind, c.label, c.codes, c.labels, False) for c in columns]
+    columns, _ = file_columns(vote_columns(), fmt)  # no answers: no status companions
     files = _FileSet([output, summary_path(output)])
     try:
-        cells = file_cells(columns, votes, fmt)
-        write_stats(_part(output), fmt, columns, cells, f"session {code}")
+        with Spool(len(columns), output.parent) as spool:
+            for start in range(0, len(votes), 1000):
+                chunk = votes[start : start + 1000]
+                spool.add([[stats_cell(c, v) for c, v in zip(columns, r)] for r in chunk])  # noqa: B905
+            write_file(_part(output), fmt, columns, spool, f"session {code}")
         with csv_file(_part(files.paths[1])) as fh:
             out = csv.writer(fh)
             out.writerow(list(SUMMARY_COLUMNS))
@@ -194,8 +193,6 @@ async def export_polls_stats(
 
     output = Path(output)
     refuse_existing([output, summary_path(output)], force)
-    if not stats_available():
-        raise ExportRefused(STATS_EXTRA)
     async with db.transaction() as repo:
         data = await _load(repo.session, session_code.strip().upper())
     if data is None:

@@ -268,7 +268,7 @@ async def export_panel(
 
     The rails of storage.export.export_flow: FilesExist unless `force`, LookupError for an
     unknown flow, NoData without runs unless `empty_ok`, ExportRefused for a file that
-    cannot be written or a missing stats extra."""
+    cannot be written."""
     from storage.export import _versions
 
     if fmt not in PANEL_FORMATS or layout not in ("wide", "long") or period not in PERIODS:

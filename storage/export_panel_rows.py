@@ -143,7 +143,9 @@ def run_columns(with_hash: bool) -> list[Column]:
     cols = [Column("run_id", "int", "Id of the run", answers=False)]
     cols.append(Column("flow_version", "text", "Flow version of the run", answers=False))
     if with_hash:
-        cols.append(Column("version_hash", "text", "Content hash of that version (12)", False))
+        cols.append(
+            Column("version_hash", "text", "Content hash of that version (12)", answers=False)
+        )
     return [
         *cols,
         Column("language", "text", "Language of the run", answers=False),

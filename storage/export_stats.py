@@ -1,4 +1,4 @@
-"""SPSS (.sav) and Stata (.dta) files of an export, written with pyreadstat.
+"""SPSS (.sav) and Stata (.dta) files of an export: columns, cells and the writer.
 
 Every column of an export has a kind (`Column`); the data rows come typed (Python values,
 plus the markers SKIPPED, NOT_ASKED and NO_RUN) and are turned into a file here:
@@ -8,15 +8,17 @@ plus the markers SKIPPED, NOT_ASKED and NO_RUN) and are turned into a file here:
 * single choice: integer codes 1, 2, ... in the order the options were first offered over
   all versions of the flow (so a code never changes between versions); yes/no 1/0; scale and
   number numeric; dates as dates; moments as date-times (UTC).
-* missing values kept apart in numeric variables: SPSS user-missing -1 skipped, -2 not asked
-  (condition false, run ended before, version without the question), -3 no run in this wave
-  (panels), declared as the missing range -3..-1 with value labels; Stata extended missing
-  .a, .b, .c with the same labels. Text variables get an empty string and dates/moments
-  system-missing for every kind of missing (the long CSV/XLSX export keeps `skipped`).
-* names valid in both programs (see `file_names`).
+* missing answers kept apart in every variable: skipped, not asked (condition false, run
+  ended before, version without the question) and no run in this wave (panels). SPSS:
+  user-missing -1, -2, -3 (numbers and dates: the range -3..-1; text: the discrete values
+  "-1", "-2", "-3"), with value labels. Stata: extended missing .a, .b, .c with the same
+  labels; its strings have no missing values, so each text answer gets a numeric
+  `<name>_status` companion (0 answered, .a, .b, .c).
+* names valid in both programs (see `name_list`).
 
-pyreadstat writes a whole data frame at once, so the rows of one export sit in memory
-(pandas) while the file is written; the optional extra `backbone-bot[stats]` brings it.
+The rows are spooled on disk (storage.stats_spool) and written at the end by our own
+streaming writers (storage.stats_sav, storage.stats_dta), so memory stays flat however many
+rows an export has; no extra package is needed to write them.
 """
 
 from __future__ import annotations
@@ -29,13 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from storage.export_cells import REPLACEMENT, SURROGATES
-from storage.export_writers import ExportRefused, _FileSet, _part, safe_text
+from storage.export_writers import _FileSet, _part
+from storage.stats_spool import Spool
 
 STATS_FORMATS: tuple[str, ...] = ("sav", "dta")
-STATS_EXTRA = (
-    "SPSS and Stata files need the optional extra: pip install 'backbone-bot[stats]' "
-    "(pyreadstat and pandas)"
-)
 STATA_LABEL_MAX = 80
 NAME_MAX = 32
 
@@ -48,6 +47,10 @@ class Marker:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+    def __reduce__(self) -> str:
+        # Unpickled from the spool as the very singleton, so writers can test `is SKIPPED`.
+        return self.name.upper()
 
 
 SKIPPED = Marker("skipped", -1, "a", "skipped")
@@ -91,10 +94,15 @@ _INVALID = re.compile(r"[^A-Za-z0-9_]")
 
 
 def file_names(columns: Sequence[str]) -> dict[str, str]:
-    """Column -> name valid in SPSS and Stata: letters, digits and _ only, starting with a
-    letter, at most 32 characters, not a reserved word, unique regardless of case (a cut or
-    clashing name ends in _2, _3, ...)."""
-    out: dict[str, str] = {}
+    """Column -> name valid in SPSS and Stata (see `name_list`)."""
+    return dict(zip(columns, name_list(columns), strict=True))
+
+
+def name_list(columns: Sequence[str]) -> list[str]:
+    """The columns' names made valid in SPSS and Stata: letters, digits and _ only, starting
+    with a letter, at most 32 characters, not a reserved word, unique regardless of case (a
+    cut or clashing name ends in _2, _3, ...)."""
+    out: list[str] = []
     taken: set[str] = set()
     for column in columns:
         name = _INVALID.sub("_", column) or "v"
@@ -109,17 +117,11 @@ def file_names(columns: Sequence[str]) -> dict[str, str]:
             suffix = f"_{n}"
             name = base[: NAME_MAX - len(suffix)] + suffix
         taken.add(name.lower())
-        out[column] = name
+        out.append(name)
     return out
 
 
-def _missing(value: Any, fmt: str) -> Any:
-    return value.spss if fmt == "sav" else value.stata
-
-
-def _numeric(column: Column, value: Any, fmt: str) -> Any:
-    if isinstance(value, Marker):
-        return _missing(value, fmt) if column.answers else None
+def _numeric(column: Column, value: Any) -> Any:
     if value is None:
         return None
     if column.kind == "code":
@@ -148,12 +150,15 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def stats_value(column: Column, value: Any, fmt: str) -> Any:
-    """A typed export value as the file's cell of this column (see the module's rules)."""
+def stats_cell(column: Column, value: Any) -> Any:
+    """A typed export value as the format-neutral cell the file writers take: a Marker (a
+    missing answer), None (system-missing), a number, a str, a date or a datetime."""
+    if isinstance(value, Marker):
+        return value if column.answers else None
     if column.kind in NUMERIC:
-        return _numeric(column, value, fmt)
-    if isinstance(value, Marker) or value is None:
-        return "" if column.kind == "text" else None
+        return _numeric(column, value)
+    if value is None:
+        return None
     if column.kind == "stamp":
         return datetime.fromisoformat(str(value)[:19])
     if column.kind == "date":
@@ -167,130 +172,91 @@ def stats_value(column: Column, value: Any, fmt: str) -> Any:
     return SURROGATES.sub(REPLACEMENT, str(value))
 
 
-def _value_labels(column: Column, fmt: str) -> dict[Any, str]:
-    labels: dict[Any, str] = dict(column.labels)
-    if column.answers:
-        for marker in MARKERS:
-            labels[_missing(marker, fmt)] = marker.label
-    return labels
+def _status(cell: Any) -> Any:
+    """The cell of a text answer's status companion (Stata): the marker, or 0 answered."""
+    return cell if cell is None or isinstance(cell, Marker) else 0
 
 
-def file_cells(
-    columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str
-) -> list[list[Any]]:
-    """The rows' cells as the file's, column by column."""
-    return [[stats_value(c, row[i], fmt) for row in rows] for i, c in enumerate(columns)]
+def file_columns(columns: Sequence[Column], fmt: str) -> tuple[list[Column], list[int | None]]:
+    """The file's columns with valid names and, in Stata (whose strings have no missing
+    values), a numeric `<name>_status` after each text answer; and for each file column the
+    file index of the text column a status describes (None for the others)."""
+    out: list[Column] = []
+    status_of: list[int | None] = []
+    for column in columns:
+        out.append(column)
+        status_of.append(None)
+        if fmt == "dta" and column.kind == "text" and column.answers:
+            label = f"{column.label} (status)" if column.label else "status"
+            out.append(Column(f"{column.name}_status", "int", label, labels={0: "answered"}))
+            status_of.append(len(out) - 2)
+    names = name_list([c.name for c in out])
+    return [replace(c, name=name) for c, name in zip(out, names, strict=True)], status_of
 
 
-def _frame(columns: Sequence[Column], by_column: list[list[Any]], fmt: str) -> Any:
-    import pandas as pd
-
-    data: dict[str, Any] = {}
-    for column, cells in zip(columns, by_column, strict=True):
-        if column.kind in NUMERIC and fmt == "sav":
-            data[column.name] = pd.Series(cells, dtype="float64")
-        elif column.kind in NUMERIC and all(not isinstance(c, str) for c in cells):
-            # Stata: a column without extended missing values stays a plain number.
-            data[column.name] = pd.Series(cells, dtype="float64")
-        elif column.kind == "date" and all(c is None for c in cells):
-            # No date at all: an empty number column, shown as a date (write_stats' formats).
-            data[column.name] = pd.Series(cells, dtype="float64")
-        elif column.kind == "stamp":
-            data[column.name] = pd.Series(pd.to_datetime(cells), dtype="datetime64[ns]")
-        else:
-            data[column.name] = pd.Series(cells, dtype="object")
-    return pd.DataFrame(data)
-
-
-def write_stats(
-    path: Path, fmt: str, columns: Sequence[Column], by_column: list[list[Any]], title: str
-) -> None:
-    """Write the cells (file_cells) as an SPSS or Stata file at `path` (names as in
-    `columns`)."""
-    try:
-        import pyreadstat
-    except ImportError:
-        raise ExportRefused(STATS_EXTRA) from None
-    frame = _frame(columns, by_column, fmt)
-    del by_column[:]  # the frame holds them now
-    labels = {c.name: safe_text(c.label) or None for c in columns}
-    values = {c.name: safe_text(_value_labels(c, fmt)) for c in columns if c.kind in NUMERIC}
-    values = {name: found for name, found in values.items() if found}
-    answers = [c.name for c in columns if c.kind in NUMERIC and c.answers]
-    dates = [c.name for c in columns if c.kind == "date" and frame[c.name].dtype == "float64"]
+def write_file(path: Path, fmt: str, columns: Sequence[Column], spool: Spool, title: str) -> None:
+    """Write the spooled cells as an SPSS or Stata file at `path`."""
     if fmt == "sav":
-        formats = {c.name: "F8.0" for c in columns if c.kind in NUMERIC - {"number"}}
-        formats |= dict.fromkeys(dates, "DATE11")
-        ranges = {name: [{"lo": NO_RUN.spss, "hi": SKIPPED.spss}] for name in answers}
-        pyreadstat.write_sav(
-            frame,
-            str(path),
-            file_label=safe_text(title),
-            column_labels=labels,
-            variable_value_labels=values,
-            missing_ranges=ranges,
-            variable_format=formats,
-        )
-        return
-    labels = {name: text[:STATA_LABEL_MAX] if text else None for name, text in labels.items()}
-    missing = {name: [m.stata for m in MARKERS] for name in answers}
-    pyreadstat.write_dta(
-        frame,
-        str(path),
-        file_label=safe_text(title)[:STATA_LABEL_MAX],
-        column_labels=labels,
-        variable_value_labels=values,
-        missing_user_values=missing,
-        variable_format=dict.fromkeys(dates, "%td"),
-    )
+        from storage.stats_sav import write_sav
+
+        write_sav(path, columns, spool, title)
+    else:
+        from storage.stats_dta import write_dta
+
+        write_dta(path, columns, spool, title)
 
 
-def stats_available() -> bool:
-    """Whether the stats extra (pyreadstat, pandas) is installed."""
-    try:
-        import pandas  # noqa: F401
-        import pyreadstat  # noqa: F401
-    except ImportError:
-        return False
-    return True
+_CODES = {
+    "sav": ", ".join(f"{m.spss} {m.label}" for m in MARKERS),
+    "dta": ", ".join(f".{m.stata} {m.label}" for m in MARKERS),
+}
+MISSING_NOTES = {
+    "sav": f"Missing answers: {_CODES['sav']}, declared as user-missing values (numbers and "
+    'dates: the range -3 to -1; text: the values "-1", "-2", "-3"), all with value labels; '
+    'a text answer that is itself "-1", "-2" or "-3" is written with a leading apostrophe.',
+    "dta": f"Missing answers: {_CODES['dta']} (extended missing values, with value labels) "
+    "in numbers and dates; text variables are empty when missing and their companion "
+    "<name>_status tells why: 0 answered, " + _CODES["dta"] + ".",
+}
+STATUS_NOTE = "Why the text variable before is empty: 0 answered, " + _CODES["dta"] + "."
 
 
-MISSING_NOTE = (
-    "Missing answers in numeric variables: "
-    + ", ".join(f"{m.spss} {m.label}" for m in MARKERS)
-    + " (.sav: user-missing values, the range -3 to -1), or "
-    + ", ".join(f".{m.stata} {m.label}" for m in MARKERS)
-    + " (.dta: extended missing values); all with value labels. Text variables are empty "
-    "and dates system-missing for every kind of missing."
-)
-
-
-def missing_note() -> dict[str, Any]:
+def missing_note(fmt: str) -> dict[str, Any]:
     """The codebook entry telling how the file codes missing answers."""
-    return {"variable": "_missing_values", "type": "note", "description": MISSING_NOTE}
+    return {"variable": "_missing_values", "type": "note", "description": MISSING_NOTES[fmt]}
 
 
 class StatsWriter(_FileSet):
-    """An ExportWriter for .sav/.dta: rows collected (typed), written at finish under the
-    .part name, with the codebook as CSV beside it (storage.export_writers.CsvWriter's)."""
+    """An ExportWriter for .sav/.dta: rows converted as they come and spooled on disk, the
+    file written at finish under the .part name, with the codebook as CSV beside it
+    (storage.export_writers.CsvWriter's)."""
 
     def __init__(self, output: Path, fmt: str, columns: Sequence[Column], title: str) -> None:
-        if not stats_available():
-            raise ExportRefused(STATS_EXTRA)
         from storage.export_writers import codebook_path
 
         self.codebook_path = codebook_path(output)
         super().__init__([output, self.codebook_path])
         self.output, self.fmt, self.title = output, fmt, title
-        self.names = file_names([c.name for c in columns])
-        self.columns = [replace(c, name=self.names[c.name]) for c in columns]
-        # The file's cells column by column, converted as the rows come.
-        self.cells: list[list[Any]] = [[] for _ in columns]
+        self.columns, self._status_of = file_columns(columns, fmt)
+        plain = [c for c, of in zip(self.columns, self._status_of, strict=True) if of is None]
+        self.names = {c.name: file.name for c, file in zip(columns, plain, strict=True)}
+        self._spool = Spool(len(self.columns), output.parent)
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Convert the typed rows and keep them until finish."""
-        for i, column in enumerate(self.columns):
-            self.cells[i].extend([stats_value(column, row[i], self.fmt) for row in rows])
+        """Convert the typed rows and spool them until finish."""
+        columns, status_of = self.columns, self._status_of
+        out = []
+        for row in rows:
+            cells: list[Any] = []
+            i = 0
+            for column, status in zip(columns, status_of, strict=True):
+                if status is None:
+                    cells.append(stats_cell(column, row[i]))
+                    i += 1
+                else:
+                    cells.append(_status(cells[-1]))
+            out.append(cells)
+        self._spool.add(out)
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the data file and the codebook CSV."""
@@ -298,12 +264,37 @@ class StatsWriter(_FileSet):
 
         from storage.export_writers import codebook_cell, csv_cell, csv_file
 
-        write_stats(_part(self.output), self.fmt, self.columns, self.cells, self.title)
+        try:
+            write_file(_part(self.output), self.fmt, self.columns, self._spool, self.title)
+        finally:
+            self._spool.close()
         # The codebook says under which name each column is in the file.
         columns = [codebook_columns[0], "name_in_file", *codebook_columns[1:]]
         with csv_file(_part(self.codebook_path)) as fh:
             out = csv.writer(fh)
             out.writerow(columns)
-            for entry in [missing_note(), *codebook]:
+            for entry in [missing_note(self.fmt), *self._with_status(codebook)]:
                 entry = {**entry, "name_in_file": self.names.get(entry.get("variable", ""))}
                 out.writerow([csv_cell(codebook_cell(entry.get(c))) for c in columns])
+
+    def _with_status(self, codebook: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The codebook with an entry for each status companion after its text variable."""
+        status = {
+            self.columns[of].name: column.name
+            for column, of in zip(self.columns, self._status_of, strict=True)
+            if of is not None
+        }
+        out: list[dict[str, Any]] = []
+        for entry in codebook:
+            out.append(entry)
+            companion = status.get(self.names.get(entry.get("variable", ""), ""))
+            if companion is not None:
+                variable = f"{entry['variable']}_status"
+                self.names[variable] = companion
+                out.append({"variable": variable, "type": "status", "description": STATUS_NOTE})
+        return out
+
+    def abort(self) -> None:
+        """Delete the spool and the partial files."""
+        self._spool.close()
+        super().abort()

@@ -175,17 +175,32 @@ def as_csv(column: str, value: Any) -> str:
     return str(value)
 
 
+ANSWER_TEXT = TEXT - {"job_since"}
+
+
 def as_stats(column: str, value: Any, fmt: str) -> Any:
-    """The .sav/.dta form: answers' numeric missing codes; text empty; moments, dates and
-    run ids system-missing."""
+    """The .sav/.dta form of a typed cell: answers' missing codes (SPSS text: "-1"...; Stata
+    text: empty, the code in its status companion); run cells system-missing or empty."""
     name = column.rsplit("__w", 1)[0]
-    moments = {"run_id", "started_at", "finished_at", "job_since"}
-    text = TEXT - {"job_since"} | {"flow_version", "language", "status"}
-    if value in (S, N, R) or value is None:
-        if name in moments:
-            return None
-        return "" if name in text else MISSING[fmt][value]
-    return value
+    if value not in (S, N, R) and value is not None:
+        return value
+    if name in ANSWER_TEXT:
+        return str(MISSING["sav"][value]) if fmt == "sav" else ""
+    if name in {"run_id", "started_at", "finished_at"} or value is None:
+        return None
+    return "" if name in {"flow_version", "language", "status"} else MISSING[fmt][value]
+
+
+def in_file(row: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """An expected row's columns and cells as the file holds them (Stata: a `<name>_status`
+    after each text answer, 0 when answered)."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        out[column] = as_stats(column, value, fmt)
+        if fmt == "dta" and column.rsplit("__w", 1)[0] in ANSWER_TEXT:
+            missing = value in (S, N, R)
+            out[f"{column}_status"] = MISSING["dta"][value] if missing else 0
+    return out
 
 
 def cell(got: Any) -> Any:
@@ -222,13 +237,13 @@ async def test_wide_panel_reads_back_cell_by_cell(db: Database, tmp_path: Path, 
     await export_panel(db, FLOW_ID, fmt, "wide", out)
     reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
     frame, meta = reader(str(out), user_missing=True)
-    expected = expected_wide(s)
-    assert list(frame.columns) == list(next(iter(expected.values())))
+    expected = [in_file(row, fmt) for row in expected_wide(s).values()]
+    assert list(frame.columns) == list(expected[0])
     assert len(frame) == 3
-    for i, want in enumerate(expected.values()):
+    for i, want in enumerate(expected):
         for column, value in want.items():
             got = cell(frame[column].iloc[i])
-            assert got == as_stats(column, value, fmt), (i, column, got, value)
+            assert got == value, (i, column, got, value)
     labels = meta.column_names_to_labels
     assert labels["confidence__w1"] == "[w1] Wie genau weißt du, was du willst?"
     values = meta.variable_value_labels["plan__w2"]
@@ -247,8 +262,8 @@ async def test_long_panel_one_row_per_person_and_wave(db: Database, tmp_path: Pa
     for i, (pseudonym, wave) in enumerate(keys):
         assert frame["pseudonym"].iloc[i] == pseudonym
         assert cell(frame["wave"].iloc[i]) == int(wave[1])
-        for column in [*RUN, *VARIABLES]:
-            want = as_stats(column, wide[pseudonym][f"{column}__{wave}"], "dta")
+        row = in_file({c: wide[pseudonym][f"{c}__{wave}"] for c in [*RUN, *VARIABLES]}, "dta")
+        for column, want in row.items():
             assert cell(frame[column].iloc[i]) == want, (i, column)
     c1, c2 = s["campaigns"]
     assert list(frame["wave_name"]) == [
@@ -339,20 +354,20 @@ async def test_cli_rails(db: Database, migrated_url: str, tmp_path: Path) -> Non
     assert done.returncode == 0 and (tmp_path / "f.dta").exists(), done.stderr
 
 
-async def test_without_the_stats_extra_one_line_and_exit_2(
+async def test_written_without_pyreadstat_or_pandas(
     db: Database, migrated_url: str, tmp_path: Path
 ) -> None:
+    """The bot writes .sav and .dta itself: a machine without the tests' reader exports."""
     await seed_panel(db)
-    # A pyreadstat that cannot be imported, found before the installed one.
-    fake = tmp_path / "fake" / "pyreadstat"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('not installed')\n")
+    fake = tmp_path / "fake"
+    for package in ("pyreadstat", "pandas"):
+        (fake / package).mkdir(parents=True)
+        (fake / package / "__init__.py").write_text("raise ImportError('not installed')\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKBONE_")}
-    env.update(BACKBONE_DATABASE_URL=migrated_url, PYTHONPATH=f"{fake.parent}:{REPO_ROOT}")
+    env.update(BACKBONE_DATABASE_URL=migrated_url, PYTHONPATH=f"{fake}:{REPO_ROOT}")
     for args in (
         ("export", "panel", "--flow", FLOW_ID, "-o", "p.dta"),
         ("export", "--flow", FLOW_ID, "-o", "f.sav"),
-        ("export", "polls", "--session", "NONE", "-o", "v.sav"),
     ):
         done = subprocess.run(
             [sys.executable, "-m", "bot", *args],
@@ -362,8 +377,20 @@ async def test_without_the_stats_extra_one_line_and_exit_2(
             text=True,
             timeout=60,
         )
-        refused(done, 2, "backbone-bot[stats]")
-    assert not list(tmp_path.glob("*.sav")) and not list(tmp_path.glob("*.dta"))
+        assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "export", "polls", "--session", "NONE", "-o", "v.sav"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    refused(done, 1, "NONE")
+    frame, _ = pyreadstat.read_dta(str(tmp_path / "p.dta"))
+    assert len(frame) == 2
+    frame, _ = pyreadstat.read_sav(str(tmp_path / "f.sav"))
+    assert len(frame) > 0
 
 
 async def test_runs_outside_campaigns_by_half_year_or_by_month(db: Database, tmp_path: Path):

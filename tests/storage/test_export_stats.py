@@ -72,7 +72,7 @@ def _expected(s: Any) -> list[dict[str, Any]]:
     a |= {
         "mood": "Gut, danke! Übermüdet, aber froh 😊",
         "plan": 2,  # study: codes 1 training, 2 study, 3 unsure (first offered order)
-        "wishes": "",  # v1 had no such question: not asked (text: empty)
+        "wishes": N,  # v1 had no such question: not asked
         "support": "mentor;time",
         "support__mentor": 1,
         "support__money": 0,
@@ -83,22 +83,22 @@ def _expected(s: Any) -> list[dict[str, Any]]:
         "has_job": 1,
         "job_since": date(2026, 9, 1),
         "voice_note": f"{p1}/run{s.run_ids['A']}-voice_note.ogg",
-        "picture": "",  # skipped (text: empty)
+        "picture": S,
     }
     b = run("B", p2, "2026-2", "en", "incomplete", datetime(2026, 11, 2, 10, 5), None)
     b |= {
         "mood": "Fine, thanks",
         "plan": 3,
         "wishes": 'Mehr Praktika in Köln; und "Ruhe"\nzweite Zeile',
-        "support": "",
+        "support": S,
         **dict.fromkeys(["support__mentor", "support__money", "support__time"], S),
         "support__friends": S,
         "confidence": N,
         "age": N,
         "has_job": N,
-        "job_since": None,
-        "voice_note": "",
-        "picture": "",
+        "job_since": N,
+        "voice_note": N,
+        "picture": N,
     }
     c = run(
         "C",
@@ -112,7 +112,7 @@ def _expected(s: Any) -> list[dict[str, Any]]:
     c |= {
         "mood": "=1+1 gefährlich",  # a statistics file keeps text as stored
         "plan": 1,
-        "wishes": "",
+        "wishes": N,
         "support": "mentor;friends",
         "support__mentor": 1,
         "support__money": 0,
@@ -121,11 +121,35 @@ def _expected(s: Any) -> list[dict[str, Any]]:
         "confidence": N,
         "age": N,
         "has_job": N,
-        "job_since": None,
-        "voice_note": "",
+        "job_since": N,
+        "voice_note": N,
         "picture": "AQADphoto2",
     }
     return [a, b, c]
+
+
+TEXT_ANSWERS = ("mood", "wishes", "support", "voice_note", "picture")
+
+
+def file_columns(fmt: str) -> list[str]:
+    """COLUMNS as in the file: Stata has a `<name>_status` after each text answer."""
+    if fmt == "sav":
+        return COLUMNS
+    return [n for c in COLUMNS for n in ((c, f"{c}_status") if c in TEXT_ANSWERS else (c,))]
+
+
+def in_file(row: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """An expected row as the file holds it: a missing text answer is "-1"/"-2" in SPSS
+    (user-missing strings); in Stata empty, its kind in the status companion (0 answered)."""
+    out = dict(row)
+    for name in TEXT_ANSWERS:
+        missing = row[name] in (S, N)
+        if fmt == "sav":
+            out[name] = str(CODES["sav"][row[name]]) if missing else row[name]
+        else:
+            out[name] = "" if missing else row[name]
+            out[f"{name}_status"] = row[name] if missing else 0
+    return out
 
 
 def read(path: Path, fmt: str, user_missing: bool = True) -> tuple[Any, Any]:
@@ -153,11 +177,11 @@ async def test_a_flow_reads_back_cell_by_cell(db: Database, tmp_path: Path, fmt:
     written = await export_flow_stats(db, FLOW_ID, fmt, out)
     assert written == [out, tmp_path / "flow.codebook.csv"]
     frame, meta = read(out, fmt)
-    assert list(frame.columns) == COLUMNS
-    expected = _expected(seeded)
+    assert list(frame.columns) == file_columns(fmt)
+    expected = [in_file(row, fmt) for row in _expected(seeded)]
     assert len(frame) == len(expected)
     for i, want in enumerate(expected):
-        for column in COLUMNS:
+        for column in file_columns(fmt):
             got = frame[column].iloc[i]
             assert same(got, want[column], fmt), (i, column, got, want[column])
 
@@ -185,6 +209,7 @@ async def test_a_flow_reads_back_cell_by_cell(db: Database, tmp_path: Path, fmt:
         # The reader lists the extended missing values present in the data.
         assert meta.missing_user_values["confidence"] == ["b"]
         assert meta.missing_user_values["support__time"] == ["a"]
+        assert values["picture_status"]["0"] == "answered" and values["picture_status"]["a"] == S
 
     # Read as analysts' programs treat them: both missing kinds are missing.
     plain, _ = read(out, fmt, user_missing=False)
@@ -274,13 +299,13 @@ async def test_poll_votes_read_back_as_the_csv_export(db: Database, tmp_path: Pa
 
 
 def test_a_code_no_version_offers_keeps_its_own_number_and_label() -> None:
-    from storage.export_stats import NOT_ASKED, SKIPPED, Column, stats_value
+    from storage.export_stats import NOT_ASKED, SKIPPED, Column, stats_cell
 
     plan = Column("plan", "code", "Plan?", codes={"training": 1}, labels={1: "Ausbildung"})
-    assert stats_value(plan, "training", "sav") == 1
-    assert stats_value(plan, "gap_year", "sav") == 2  # stored by an older, lost version
-    assert plan.labels[2] == "gap_year" and stats_value(plan, "gap_year", "dta") == 2
-    assert stats_value(plan, SKIPPED, "sav") == -1 and stats_value(plan, NOT_ASKED, "dta") == "b"
+    assert stats_cell(plan, "training") == 1
+    assert stats_cell(plan, "gap_year") == 2  # stored by an older, lost version
+    assert plan.labels[2] == "gap_year" and stats_cell(plan, "gap_year") == 2
+    assert stats_cell(plan, SKIPPED) is SKIPPED and stats_cell(plan, NOT_ASKED) is NOT_ASKED
     run_id = Column("run_id", "int", "Run", answers=False)
-    assert stats_value(run_id, NOT_ASKED, "sav") is None  # run cells: system-missing
-    assert stats_value(Column("t", "text"), "a\ud83d", "sav") == "a\ufffd"
+    assert stats_cell(run_id, NOT_ASKED) is None  # run cells: system-missing
+    assert stats_cell(Column("t", "text"), "a\ud83d") == "a\ufffd"
