@@ -226,6 +226,16 @@ async def record(repo: Repo, delivery_id: int, outcome: str, error: str, now, re
             person.unreachable = True
 
 
+async def sendings(repo: Repo) -> list[ResultSend]:
+    """Every confirmed sending, newest first."""
+    stmt = (
+        select(ResultSend)
+        .where(ResultSend.confirmed_at.isnot(None))
+        .order_by(ResultSend.confirmed_at.desc(), ResultSend.id.desc())
+    )
+    return list((await repo.session.scalars(stmt)).all())
+
+
 async def statuses(repo: Repo, send_id: int) -> dict[str, int]:
     """How many messages of a sending stand in each status."""
     stmt = (

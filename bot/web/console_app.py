@@ -6,11 +6,12 @@ from starlette.routing import Route
 
 from bot.services.catalog import FlowCatalog
 from bot.services.console import ConsoleAuth
-from bot.web.console_exports import ConsoleExports
+from bot.services.small_cells import DEFAULT_MIN_CELL_SIZE
+from bot.web.console_results import ConsoleResults
 from storage.models import utcnow
 
 
-class Console(ConsoleExports):
+class Console(ConsoleResults):
     """Every console page, sharing the bot's database handle."""
 
     def __init__(self, db, settings, bot_username: str, clock=utcnow) -> None:
@@ -27,6 +28,8 @@ class Console(ConsoleExports):
         self.zone = settings.zone
         self.media_dir = settings.media_dir
         self.bot_username = bot_username
+        # BACKBONE_MIN_CELL_SIZE, as /results and the CLI use it.
+        self.min_cell_size = getattr(settings, "min_cell_size", DEFAULT_MIN_CELL_SIZE)
 
     def routes(self) -> list[Route]:
         """The console's routes: GET pages for staff, POST changes with CSRF."""
@@ -46,6 +49,7 @@ class Console(ConsoleExports):
             ("/console/exports", self.exports, True),
             ("/console/exports/polls", self.exports, True),
             ("/console/groups", self.groups, True),
+            ("/console/results", self.results, True),
             ("/console/flows", self.flows, False),
             ("/console/audit", self.audit, True),
         ]
@@ -66,6 +70,10 @@ class Console(ConsoleExports):
             ("/console/questions/{id}/{to:str}", self.question_mark, False),
             ("/console/exports/flow", self.export_flow, True),
             ("/console/exports/session", self.export_session, True),
+            ("/console/exports/panel", self.export_panel, True),
+            ("/console/exports/person-level", self.export_person, True),
+            ("/console/results/prepare", self.results_prepare, True),
+            ("/console/results/confirm", self.results_confirm, True),
             ("/console/groups", self.group_create, True),
             ("/console/groups/{name}/invite", self.group_invite, True),
         ]

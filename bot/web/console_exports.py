@@ -9,6 +9,7 @@ import base64
 import io
 import tempfile
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -19,10 +20,14 @@ from bot.services import groups as group_cases
 from bot.services.console import Staffer
 from bot.services.qrcodes import qr_png
 from bot.services.staff import GROUP_NAME
+from bot.web import console_results_texts as more_texts
 from bot.web import console_texts
 from bot.web.console_auth import HEADERS
 from bot.web.console_campaigns import ConsoleCampaigns
 from storage.export import ExportRefused, NoData, export_flow, export_flow_qdpx
+from storage.export_flow_stats import export_flow_stats, export_polls_stats
+from storage.export_panel import export_panel
+from storage.export_person import export_person_level
 from storage.export_polls import export_polls
 
 MEDIA_TYPES = {
@@ -30,7 +35,16 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
     "qdpx": "application/zip",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+    "zip": "application/zip",
 }
+STATS = ("sav", "dta")
+FLOW_FORMATS = ("csv", "xlsx", "json", "qdpx", *STATS)
+POLL_FORMATS = ("csv", "xlsx", *STATS)
+PANEL_FORMATS = ("csv", "xlsx", "json", *STATS)
+PERIODS = ("half-years", "months")
+Writer = Callable[[Path], Awaitable[list[Path]]]
 
 
 def _bundle(files: list[Path]) -> bytes:
@@ -71,59 +85,66 @@ class ConsoleExports(ConsoleCampaigns):
             sessions=sessions,
             problem=problem,
             chosen=request.query_params.get("session", ""),
+            e=more_texts.exports(self.t(who.locale)),
         )
 
     def _nothing(self, who: Staffer, text: str) -> Response:
         return self.refused(who.locale, text, 404)
 
+    async def _files(
+        self, who: Staffer, stem: str, fmt: str, write: Writer, unknown: str = "nothing"
+    ) -> Response:
+        """Run an export into a temporary directory and send its files: one as it is,
+        several (data and codebook or summary) as a ZIP. `unknown`: what a LookupError
+        means here (a flow without data: nothing to export; a session: not found)."""
+        t = self.t(who.locale)
+        nothing, missing = console_texts.more(t)["nothing"], console_texts.not_found(t)
+        with tempfile.TemporaryDirectory(prefix="console-export-") as tmp:
+            try:
+                files = await write(Path(tmp) / f"{stem}.{fmt}")
+            except NoData:
+                return self._nothing(who, nothing)
+            except LookupError:
+                return self._nothing(who, nothing if unknown == "nothing" else missing)
+            except ExportRefused:
+                return self._nothing(who, missing)
+            data = await asyncio.to_thread(_bundle, files)
+        if len(files) > 1:
+            return _download(data, f"{stem}.zip", "zip")
+        return _download(data, f"{stem}.{fmt}", fmt)
+
     async def export_flow(self, request: Request, who: Staffer) -> Response:
         """POST: a flow's answers, as `backbone export --flow … [--campaign …]` writes them."""
         form = request.state.form
         t = self.t(who.locale)
-        x = console_texts.more(t)
         flow = form.get("flow", "")
         fmt = form.get("format", "csv")
         layout = form.get("layout", "wide")
         campaign = int(form["campaign"]) if form.get("campaign", "").isdigit() else None
         if (
-            fmt not in MEDIA_TYPES
+            fmt not in FLOW_FORMATS
             or layout not in ("wide", "long")
             or self.catalog.get(flow) is None
         ):
             return self._nothing(who, console_texts.not_found(t))
+        if fmt in STATS and layout == "long":
+            return self.refused(who.locale, more_texts.exports(t)["stats_long"], 422)
         stem = f"{flow}{f'-campaign-{campaign}' if campaign else ''}-{layout}"
-        with tempfile.TemporaryDirectory(prefix="console-export-") as tmp:
-            output = Path(tmp) / f"{stem}.{fmt}"
-            try:
-                if fmt == "qdpx":
-                    files = await export_flow_qdpx(
-                        self.db,
-                        flow,
-                        output,
-                        media_dir=self.media_dir,
-                        actor=who.pseudonym,
-                        campaign_id=campaign,
-                        warn=lambda _text: None,
-                    )
-                else:
-                    delimiter = ";" if form.get("excel") else ","
-                    files = await export_flow(
-                        self.db,
-                        flow,
-                        fmt,
-                        layout,
-                        output,
-                        actor=who.pseudonym,
-                        campaign_id=campaign,
-                        delimiter=delimiter,
-                    )
-            except (NoData, LookupError):
-                return self._nothing(who, x["nothing"])
-            except ExportRefused:
-                return self._nothing(who, console_texts.not_found(t))
-            data = await asyncio.to_thread(_bundle, files)
-        name = f"{stem}.{'zip' if fmt == 'csv' else fmt}"
-        return _download(data, name, fmt)
+        actor = {"actor": who.pseudonym, "campaign_id": campaign}
+        delimiter = ";" if form.get("excel") else ","
+
+        async def write(output: Path) -> list[Path]:
+            if fmt == "qdpx":
+                return await export_flow_qdpx(
+                    self.db, flow, output, media_dir=self.media_dir, warn=lambda _: None, **actor
+                )
+            if fmt in STATS:
+                return await export_flow_stats(self.db, flow, fmt, output, **actor)
+            return await export_flow(
+                self.db, flow, fmt, layout, output, delimiter=delimiter, **actor
+            )
+
+        return await self._files(who, stem, fmt, write)
 
     async def export_session(self, request: Request, who: Staffer) -> Response:
         """POST: a session's votes and summary, as `backbone export polls` writes them."""
@@ -131,21 +152,49 @@ class ConsoleExports(ConsoleCampaigns):
         t = self.t(who.locale)
         code = form.get("session", "").strip().upper()
         fmt = form.get("format", "csv")
-        if fmt not in ("csv", "xlsx") or not code.isalnum():
+        if fmt not in POLL_FORMATS or not code.isalnum():
             return self._nothing(who, console_texts.not_found(t))
-        with tempfile.TemporaryDirectory(prefix="console-export-") as tmp:
-            output = Path(tmp) / f"session-{code}.{fmt}"
-            try:
-                delimiter = ";" if form.get("excel") else ","
-                files = await export_polls(
-                    self.db, code, fmt, output, actor=who.pseudonym, delimiter=delimiter
-                )
-            except NoData:
-                return self._nothing(who, console_texts.more(t)["nothing"])
-            except (LookupError, ExportRefused):
-                return self._nothing(who, console_texts.not_found(t))
-            data = await asyncio.to_thread(_bundle, files)
-        return _download(data, f"session-{code}.{'zip' if fmt == 'csv' else fmt}", fmt)
+        delimiter = ";" if form.get("excel") else ","
+
+        async def write(output: Path) -> list[Path]:
+            if fmt in STATS:
+                return await export_polls_stats(self.db, code, fmt, output, actor=who.pseudonym)
+            return await export_polls(
+                self.db, code, fmt, output, actor=who.pseudonym, delimiter=delimiter
+            )
+
+        return await self._files(who, f"session-{code}", fmt, write, unknown="missing")
+
+    async def export_panel(self, request: Request, who: Staffer) -> Response:
+        """POST: a flow's panel, as `backbone export panel` writes it."""
+        form = request.state.form
+        t = self.t(who.locale)
+        flow = form.get("flow", "")
+        fmt = form.get("format", "csv")
+        layout = form.get("layout", "wide")
+        period = form.get("period", "half-years")
+        if (
+            fmt not in PANEL_FORMATS
+            or layout not in ("wide", "long")
+            or period not in PERIODS
+            or self.catalog.get(flow) is None
+        ):
+            return self._nothing(who, console_texts.not_found(t))
+        options = {"actor": who.pseudonym, "period": period}
+        options["delimiter"] = ";" if form.get("excel") and fmt == "csv" else ","
+
+        async def write(output: Path) -> list[Path]:
+            return await export_panel(self.db, flow, fmt, layout, output, **options)
+
+        return await self._files(who, f"{flow}-panel-{layout}", fmt, write)
+
+    async def export_person(self, request: Request, who: Staffer) -> Response:
+        """POST: the person-level workbook, as `backbone export person-level` writes it."""
+
+        async def write(output: Path) -> list[Path]:
+            return await export_person_level(self.db, output, actor=who.pseudonym)
+
+        return await self._files(who, "person-level", "xlsx", write)
 
     # --- groups ------------------------------------------------------------------------
     async def groups(self, request: Request, who: Staffer) -> Response:

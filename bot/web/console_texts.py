@@ -15,6 +15,7 @@ def common(t: Translator) -> dict[str, str]:
         "sessions": t.gettext("Sessions and polls"),
         "exports": t.gettext("Exports"),
         "groups": t.gettext("Groups and invite links"),
+        "results": t.gettext("Results back"),
         "flows": t.gettext("Flows"),
         "audit": t.gettext("Audit log"),
         "logout": t.gettext("Log out"),

@@ -237,6 +237,11 @@ async def test_wide_panel_reads_back_cell_by_cell(db: Database, tmp_path: Path, 
     await export_panel(db, FLOW_ID, fmt, "wide", out)
     reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
     frame, meta = reader(str(out), user_missing=True)
+    if fmt == "sav":
+        # The reader turns a date's missing code into a date: compare those as stored.
+        raw, _ = reader(str(out), user_missing=True, disable_datetime_conversion=True)
+        for name in [c for c in frame.columns if c.startswith("job_since")]:
+            frame[name] = [r if r < 0 else d for r, d in zip(raw[name], frame[name], strict=True)]
     expected = [in_file(row, fmt) for row in expected_wide(s).values()]
     assert list(frame.columns) == list(expected[0])
     assert len(frame) == 3
@@ -388,7 +393,7 @@ async def test_written_without_pyreadstat_or_pandas(
     )
     refused(done, 1, "NONE")
     frame, _ = pyreadstat.read_dta(str(tmp_path / "p.dta"))
-    assert len(frame) == 2
+    assert len(frame) == 3  # three people
     frame, _ = pyreadstat.read_sav(str(tmp_path / "f.sav"))
     assert len(frame) > 0
 

@@ -177,6 +177,13 @@ async def test_a_flow_reads_back_cell_by_cell(db: Database, tmp_path: Path, fmt:
     written = await export_flow_stats(db, FLOW_ID, fmt, out)
     assert written == [out, tmp_path / "flow.codebook.csv"]
     frame, meta = read(out, fmt)
+    if fmt == "sav":
+        # The reader turns a date's missing code into a date: compare it as stored.
+        raw, _ = pyreadstat.read_sav(str(out), user_missing=True, disable_datetime_conversion=True)
+        frame["job_since"] = [
+            raw["job_since"].iloc[i] if raw["job_since"].iloc[i] < 0 else d
+            for i, d in enumerate(frame["job_since"])
+        ]
     assert list(frame.columns) == file_columns(fmt)
     expected = [in_file(row, fmt) for row in _expected(seeded)]
     assert len(frame) == len(expected)
