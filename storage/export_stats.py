@@ -23,6 +23,7 @@ rows an export has; no extra package is needed to write them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -122,6 +123,12 @@ def name_list(columns: Sequence[str]) -> list[str]:
 
 
 def _numeric(column: Column, value: Any) -> Any:
+    number = _typed(column, value)
+    # NaN or infinity (an answer "nan" read as a number) has no place in either format.
+    return None if isinstance(number, float) and not math.isfinite(number) else number
+
+
+def _typed(column: Column, value: Any) -> Any:
     if value is None:
         return None
     if column.kind == "code":
