@@ -59,8 +59,9 @@ def times(t: Translator, n: int) -> str:
 def sent_before(t: Translator, n: int) -> str:
     """The preview's warning for results sent before."""
     return t.ngettext(
-        "These results were sent once before. Everyone who took part would get them once more.",
-        "These results were sent {n} times before. Everyone who took part would get them "
+        "These results were sent before: {n} time. Everyone who took part would get them "
+        "once more.",
+        "These results were sent before: {n} times. Everyone who took part would get them "
         "once more.",
         n,
     ).format(n=n)
