@@ -94,11 +94,6 @@ RESERVED = frozenset(
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def file_names(columns: Sequence[str]) -> dict[str, str]:
-    """Column -> name valid in SPSS and Stata (see `name_list`)."""
-    return dict(zip(columns, name_list(columns), strict=True))
-
-
 def name_list(columns: Sequence[str]) -> list[str]:
     """The columns' names made valid in SPSS and Stata: letters, digits and _ only, starting
     with a letter, at most 32 characters, not a reserved word, unique regardless of case (a

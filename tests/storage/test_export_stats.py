@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from storage.export_flow_stats import export_flow_stats, export_polls_stats
-from storage.export_stats import file_names
+from storage.export_stats import name_list
 from storage.export_writers import FilesExist, NoData
 from storage.repo import Database
 from tests.storage.exportdata import FLOW_ID, SECRETS, make_flow, seed
@@ -243,7 +243,9 @@ async def test_the_codebook_beside_names_the_file_variables(db: Database, tmp_pa
 
 def test_names_are_valid_for_spss_and_stata() -> None:
     long = "a_very_long_question_identifier_of_forty"
-    names = file_names([long + "__w1", long + "__w2", "in", "Plan", "plan", "9x", "ü-x"])
+    columns = [long + "__w1", long + "__w2", "in", "Plan", "plan", "9x", "ü-x", "x", "x"]
+    names = dict(zip(columns, name_list(columns), strict=True))
+    assert name_list(columns)[-2:] == ["x", "x_2"]  # the same name twice: still two
     assert names[long + "__w1"] == long[:32]
     assert names[long + "__w2"] == long[:30] + "_2"
     assert names["in"] == "in_"  # a reserved word in both
