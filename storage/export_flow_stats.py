@@ -34,7 +34,7 @@ from storage.export_stats import (
     Column,
     StatsWriter,
     file_columns,
-    stats_cell,
+    file_rows,
     write_file,
 )
 from storage.export_stream import stream_rows
@@ -159,13 +159,12 @@ def vote_columns() -> list[Column]:
 def _write_votes(output: Path, fmt: str, code: str, votes: list, summary: list) -> list[Path]:
     from storage.export_polls import SUMMARY_COLUMNS, summary_path
 
-    columns, _ = file_columns(vote_columns(), fmt)  # no answers: no status companions
+    columns, companion = file_columns(vote_columns(), fmt)
     files = _FileSet([output, summary_path(output)])
     try:
         with Spool(len(columns), output.parent) as spool:
             for start in range(0, len(votes), 1000):
-                chunk = votes[start : start + 1000]
-                spool.add([[stats_cell(c, v) for c, v in zip(columns, r)] for r in chunk])  # noqa: B905
+                spool.add(file_rows(columns, companion, votes[start : start + 1000]))
             write_file(_part(output), fmt, columns, spool, f"session {code}")
         with csv_file(_part(files.paths[1])) as fh:
             out = csv.writer(fh)

@@ -174,26 +174,48 @@ def stats_cell(column: Column, value: Any) -> Any:
     return SURROGATES.sub(REPLACEMENT, str(value))
 
 
+def cut_utf8(text: str, limit: int) -> bytes:
+    """`text` as UTF-8, cut to at most `limit` bytes without splitting a character."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return raw
+    return raw[:limit].decode("utf-8", "ignore").encode("utf-8")
+
+
 def _status(cell: Any) -> Any:
     """The cell of a text answer's status companion (Stata): the marker, or 0 answered."""
     return cell if cell is None or isinstance(cell, Marker) else 0
 
 
-def file_columns(columns: Sequence[Column], fmt: str) -> tuple[list[Column], list[int | None]]:
+def file_columns(columns: Sequence[Column], fmt: str) -> tuple[list[Column], list[bool]]:
     """The file's columns with valid names and, in Stata (whose strings have no missing
-    values), a numeric `<name>_status` after each text answer; and for each file column the
-    file index of the text column a status describes (None for the others)."""
+    values), a numeric `<name>_status` after each text answer; and for each file column
+    whether it is such a companion."""
     out: list[Column] = []
-    status_of: list[int | None] = []
+    companion: list[bool] = []
     for column in columns:
         out.append(column)
-        status_of.append(None)
+        companion.append(False)
         if fmt == "dta" and column.kind == "text" and column.answers:
             label = f"{column.label} (status)" if column.label else "status"
             out.append(Column(f"{column.name}_status", "int", label, labels={0: "answered"}))
-            status_of.append(len(out) - 2)
+            companion.append(True)
     names = name_list([c.name for c in out])
-    return [replace(c, name=name) for c, name in zip(out, names, strict=True)], status_of
+    return [replace(c, name=name) for c, name in zip(out, names, strict=True)], companion
+
+
+def file_rows(
+    columns: Sequence[Column], companion: Sequence[bool], rows: Sequence[Sequence[Any]]
+) -> list[list[Any]]:
+    """Typed rows as the cells of the file columns (`file_columns`)."""
+    out = []
+    for row in rows:
+        cells: list[Any] = []
+        values = iter(row)
+        for column, status in zip(columns, companion, strict=True):
+            cells.append(_status(cells[-1]) if status else stats_cell(column, next(values)))
+        out.append(cells)
+    return out
 
 
 def write_file(path: Path, fmt: str, columns: Sequence[Column], spool: Spool, title: str) -> None:
@@ -239,26 +261,22 @@ class StatsWriter(_FileSet):
         self.codebook_path = codebook_path(output)
         super().__init__([output, self.codebook_path])
         self.output, self.fmt, self.title = output, fmt, title
-        self.columns, self._status_of = file_columns(columns, fmt)
-        plain = [c for c, of in zip(self.columns, self._status_of, strict=True) if of is None]
-        self.names = {c.name: file.name for c, file in zip(columns, plain, strict=True)}
+        self.columns, self._companion = file_columns(columns, fmt)
+        # Codebook variable -> name in the file; a companion's variable is `<text>_status`.
+        self.names: dict[str, str] = {}
+        self._status: dict[str, str] = {}  # text variable -> its companion's variable
+        sources, previous = iter(columns), ""
+        for column, companion in zip(self.columns, self._companion, strict=True):
+            if companion:
+                variable = self._status[previous] = f"{previous}_status"
+            else:
+                variable = previous = next(sources).name
+            self.names[variable] = column.name
         self._spool = Spool(len(self.columns), output.parent)
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """Convert the typed rows and spool them until finish."""
-        columns, status_of = self.columns, self._status_of
-        out = []
-        for row in rows:
-            cells: list[Any] = []
-            i = 0
-            for column, status in zip(columns, status_of, strict=True):
-                if status is None:
-                    cells.append(stats_cell(column, row[i]))
-                    i += 1
-                else:
-                    cells.append(_status(cells[-1]))
-            out.append(cells)
-        self._spool.add(out)
+        self._spool.add(file_rows(self.columns, self._companion, rows))
 
     def finish(self, codebook_columns: Sequence[str], codebook: Sequence[dict[str, Any]]) -> None:
         """Write the data file and the codebook CSV."""
@@ -281,18 +299,11 @@ class StatsWriter(_FileSet):
 
     def _with_status(self, codebook: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The codebook with an entry for each status companion after its text variable."""
-        status = {
-            self.columns[of].name: column.name
-            for column, of in zip(self.columns, self._status_of, strict=True)
-            if of is not None
-        }
         out: list[dict[str, Any]] = []
         for entry in codebook:
             out.append(entry)
-            companion = status.get(self.names.get(entry.get("variable", ""), ""))
-            if companion is not None:
-                variable = f"{entry['variable']}_status"
-                self.names[variable] = companion
+            variable = self._status.get(entry.get("variable", ""))
+            if variable is not None:
                 out.append({"variable": variable, "type": "status", "description": STATUS_NOTE})
         return out
 

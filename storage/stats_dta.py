@@ -28,7 +28,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from storage.export_stats import MARKERS, NUMERIC, STATA_LABEL_MAX, Column, Marker
+from storage.export_stats import MARKERS, NUMERIC, STATA_LABEL_MAX, Column, cut_utf8
 from storage.export_writers import ExportRefused, safe_text
 from storage.stats_spool import Spool
 
@@ -59,7 +59,6 @@ SYSMIS = _missing_double(0)
 # A cell's double when it is missing: None system-missing, a marker its extended missing.
 MISSING: dict[Any, float] = {None: SYSMIS} | {m: _missing_double(_letter(m.stata)) for m in MARKERS}
 MISSING_VALUES = frozenset(MISSING.values())
-MISSING_BY_LETTER = {m.stata: MISSING[m] for m in MARKERS}
 # Value-label tables are int32: there `.` is 2147483621 and .a, .b, ... follow it.
 LABEL_CODES = {m: 2147483621 + _letter(m.stata) for m in MARKERS}
 INT32 = range(-(2**31), 2147483621)
@@ -144,11 +143,7 @@ def _fixed(text: str, size: int) -> bytes:
 def _cut(text: str, chars: int, size: int) -> bytes:
     """`text` without NULs, at most `chars` characters and `size` UTF-8 bytes, cut on a
     character boundary."""
-    text = text.replace("\0", "")[:chars]
-    data = text.encode()
-    if len(data) > size:
-        data = data[:size].decode(errors="ignore").encode()
-    return data
+    return cut_utf8(text.replace("\0", "")[:chars], size)
 
 
 def _label(label: str) -> str:
@@ -242,11 +237,8 @@ def _checked(values: list[Any]) -> list[Any]:
 
 
 def _number(value: Any) -> float:
-    """A cell the fast path did not take as a double: a marker (a copy made by unpickling
-    is not the singleton the MISSING lookup knows) is its extended missing; NaN, infinite,
-    beyond Stata's largest double or not a number at all is system-missing."""
-    if isinstance(value, Marker):
-        return MISSING_BY_LETTER.get(value.stata, SYSMIS)
+    """A cell the fast path did not take as a double: NaN, infinite, beyond Stata's largest
+    double or not a number at all is system-missing."""
     if value in MISSING_VALUES:
         return value
     try:

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from storage.export_stats import MARKERS, NO_RUN, NUMERIC, SKIPPED, Column
+from storage.export_stats import MARKERS, NO_RUN, NUMERIC, SKIPPED, Column, cut_utf8
 from storage.export_writers import safe_text
 from storage.stats_spool import Spool
 
@@ -51,14 +51,6 @@ LEFT, RIGHT = 0, 1
 QUOTED = {str(m.spss): f"'{m.spss}" for m in MARKERS}  # real answers that look missing
 
 _VAR = struct.Struct("<iiiiii8s")
-
-
-def _cut(text: str, limit: int) -> bytes:
-    """`text` as UTF-8, cut to at most `limit` bytes without splitting a character."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
-        return raw
-    return raw[:limit].decode("utf-8", "ignore").encode("utf-8")
 
 
 def _format(kind: int, width: int, decimals: int = 0) -> int:
@@ -119,7 +111,7 @@ def _numeric_format(column: Column) -> int:
 def _variable_records(var: _Var) -> bytes:
     """The type 2 records of a variable: one per segment, plus continuations."""
     column, out = var.column, []
-    label = _cut(safe_text(column.label or ""), LABEL_MAX)
+    label = cut_utf8(safe_text(column.label or ""), LABEL_MAX)
     for i, (width, name) in enumerate(zip(var.segments, var.shorts, strict=True)):
         fmt = _format(FORMAT_A, width) if var.width else _numeric_format(column)
         missing = b""
@@ -157,7 +149,7 @@ def _value_label_records(variables: Sequence[_Var]) -> bytes:
             entries = [struct.pack("<i", len(labels))]
             for value, text in labels.items():
                 raw = str(value).encode().ljust(8) if var.width else struct.pack("<d", float(value))
-                label = _cut(safe_text(text), LABEL_MAX)
+                label = cut_utf8(safe_text(text), LABEL_MAX)
                 entry = bytes([len(label)]) + label
                 entries.append(raw + entry.ljust(-(-len(entry) // 8) * 8))
             out.append(struct.pack("<i", 3) + b"".join(entries))
@@ -180,7 +172,7 @@ def _long_string_records(variables: Sequence[_Var]) -> bytes:
         head = struct.pack("<i", len(name)) + name
         entries = [head, struct.pack("<ii", var.width, len(MARKERS))]
         for value, text in _labels(var.column).items():
-            label = _cut(safe_text(text), LABEL_MAX)
+            label = cut_utf8(safe_text(text), LABEL_MAX)
             raw = value.encode().ljust(var.width)
             entries.append(struct.pack("<i", len(raw)) + raw + struct.pack("<i", len(label)))
             entries.append(label)
@@ -224,7 +216,7 @@ def _extension_records(variables: Sequence[_Var]) -> bytes:
 def _header(variables: Sequence[_Var], rows: int, title: str) -> bytes:
     now = datetime.now(UTC)
     day = f"{now.day:02d} {MONTHS[now.month - 1]} {now.year % 100:02d}".encode()
-    label = _cut(safe_text(title or ""), FILE_LABEL).ljust(FILE_LABEL)
+    label = cut_utf8(safe_text(title or ""), FILE_LABEL).ljust(FILE_LABEL)
     slots = sum(v.storage for v in variables) // 8
     return struct.pack(
         "<4s60s5id9s8s64s3s",
@@ -251,9 +243,10 @@ def _text_cell(var: _Var) -> Callable[[Any], bytes]:
 
     def cell(value: Any) -> bytes:
         # None or a marker, else the text ("-1" quoted).
-        raw = (
-            missing[value] if value.__class__ is not str else _cut(QUOTED.get(value, value), width)
-        )
+        if value.__class__ is str:
+            raw = cut_utf8(QUOTED.get(value, value), width)
+        else:
+            raw = missing[value]
         if very_long:  # 255 bytes of text in each 256-byte segment
             raw = b" ".join(raw[i : i + VERY_LONG] for i in range(0, len(raw), VERY_LONG))
         return raw.ljust(storage)
